@@ -1,0 +1,19 @@
+import type { TestProject } from "vitest/node";
+import { ensureTestStack } from "./index.ts";
+import type { StackEndpoints } from "./types.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    stack: StackEndpoints;
+  }
+}
+
+/** Integration tests run against whatever `stack:up` would use; the banner says what that was. */
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  const say = (line: string) => console.log(`[stack] ${line}`);
+  const { endpoints, teardown } = await ensureTestStack(process.env, say);
+  const v = endpoints.versions;
+  say(`integration tests run against (${endpoints.mode}): Apache Kafka ${v.kafka} at ${endpoints.kafkaBrokers.join(",")}, ${v.registry} at ${endpoints.schemaRegistryUrl}, PostgreSQL ${v.postgres}`);
+  project.provide("stack", endpoints);
+  return teardown;
+}

@@ -1,0 +1,32 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two tiers, told apart by file name:
+ *   *.unit.test.ts  pure logic, no stack, run in parallel
+ *   *.int.test.ts   real Kafka, schema registry and PostgreSQL, found or started by the global setup
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{packages,services,infra}/**/*.unit.test.ts"],
+          exclude: ["**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "int",
+          include: ["{packages,services,infra}/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**"],
+          globalSetup: ["./infra/stack/vitest-global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Two cores share the broker, the registry and the test workers.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
