@@ -1,14 +1,17 @@
 import { envLines, StackError, stackDown, stackStatus, stackUp } from "./index.ts";
 
 const say = (line: string) => console.error(`[stack] ${line}`);
-const usage = "usage: stack <up|down|status>\n  up      find or start Kafka, the schema registry and PostgreSQL\n  down    stop what `up` started\n  status  show what runs and whether it answers";
+const usage =
+  "usage: stack <up|down|status>\n  up      find or start Kafka, the schema registry and PostgreSQL\n  down    stop what `up` started\n  status  show what runs and whether it answers";
 
 async function main(command: string | undefined): Promise<number> {
   switch (command) {
     case "up": {
       const started = Date.now();
       const endpoints = await stackUp(process.env, say);
-      say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s — Kafka ${endpoints.versions.kafka}, ${endpoints.versions.registry}, PostgreSQL ${endpoints.versions.postgres}`);
+      say(
+        `up in ${((Date.now() - started) / 1000).toFixed(1)} s — Kafka ${endpoints.versions.kafka}, ${endpoints.versions.registry}, PostgreSQL ${endpoints.versions.postgres}`,
+      );
       say("to point services at it: source .stack/env   (or export these)");
       for (const line of envLines(endpoints)) console.log(line);
       return 0;

@@ -6,9 +6,9 @@ import { localDown, localStatus, localUp } from "./local/index.ts";
 import { stateDir } from "./paths.ts";
 import { kafkaReady, postgresReady, postgresVersion, registryReady, registryVersion } from "./probes.ts";
 import { readSettings } from "./settings.ts";
-import { StackError, type StackEndpoints, type StackMode } from "./types.ts";
+import { type StackEndpoints, StackError, type StackMode } from "./types.ts";
 
-export { StackError, type StackEndpoints, type StackMode, type StackVersions } from "./types.ts";
+export { type StackEndpoints, StackError, type StackMode, type StackVersions } from "./types.ts";
 
 type Env = Record<string, string | undefined>;
 type Say = (line: string) => void;
@@ -31,7 +31,10 @@ export function endpointsFromEnv(env: Env): Omit<StackEndpoints, "versions"> | u
   }
   return {
     mode: "env",
-    kafkaBrokers: (env["KAFKA_BROKERS"] ?? "").split(",").map((b) => b.trim()).filter(Boolean),
+    kafkaBrokers: (env["KAFKA_BROKERS"] ?? "")
+      .split(",")
+      .map((b) => b.trim())
+      .filter(Boolean),
     schemaRegistryUrl: env["SCHEMA_REGISTRY_URL"] ?? "",
     databaseUrl: env["DATABASE_URL"] ?? "",
   };
@@ -110,8 +113,7 @@ export async function stackStatus(env: Env): Promise<{ endpoints?: StackEndpoint
   }
   if (existsSync(dockerStateFile(env))) {
     const endpoints = JSON.parse(readFileSync(dockerStateFile(env), "utf8")) as StackEndpoints;
-    const healthy =
-      (await kafkaReady(endpoints.kafkaBrokers)) && (await registryReady(endpoints.schemaRegistryUrl));
+    const healthy = (await kafkaReady(endpoints.kafkaBrokers)) && (await registryReady(endpoints.schemaRegistryUrl));
     return { endpoints, healthy, detail: "docker compose stack" };
   }
   const local = await localStatus(env);
@@ -134,7 +136,12 @@ export function envLines(endpoints: StackEndpoints): string[] {
 
 function writeEnvFile(env: Env, endpoints: StackEndpoints) {
   mkdirSync(stateDir(env), { recursive: true });
-  writeFileSync(join(stateDir(env), "env"), `${envLines(endpoints).map((l) => `export ${l}`).join("\n")}\n`);
+  writeFileSync(
+    join(stateDir(env), "env"),
+    `${envLines(endpoints)
+      .map((l) => `export ${l}`)
+      .join("\n")}\n`,
+  );
 }
 
 /** For the test runner: reuse a running stack, or start one for this run and say how to stop it. */

@@ -1,3 +1,4 @@
+import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import { ensureTestStack } from "./index.ts";
 import type { StackEndpoints } from "./types.ts";
@@ -13,7 +14,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const say = (line: string) => console.log(`[stack] ${line}`);
   const { endpoints, teardown } = await ensureTestStack(process.env, say);
   const v = endpoints.versions;
-  say(`integration tests run against (${endpoints.mode}): Apache Kafka ${v.kafka} at ${endpoints.kafkaBrokers.join(",")}, ${v.registry} at ${endpoints.schemaRegistryUrl}, PostgreSQL ${v.postgres}`);
+  say(
+    `integration tests run against (${endpoints.mode}): Apache Kafka ${v.kafka} at ${endpoints.kafkaBrokers.join(",")}, ${v.registry} at ${endpoints.schemaRegistryUrl}, PostgreSQL ${v.postgres}`,
+  );
   project.provide("stack", endpoints);
   return teardown;
 }

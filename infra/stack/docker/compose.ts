@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../paths.ts";
 import { postgresVersion, registryVersion } from "../probes.ts";
-import { StackError, type StackEndpoints } from "../types.ts";
+import { type StackEndpoints, StackError } from "../types.ts";
 import { CCOMPAT_PATH, VERSIONS } from "../versions.ts";
 
 const COMPOSE_FILE = join(REPO_ROOT, "infra/docker-compose.yml");

@@ -92,7 +92,8 @@ function fetchOnce(
   const status = runLogged("mvn", mavenArgs(tmp), { cwd: REPO_ROOT, logFile });
   if (status !== 0 || !looksRight(tmp)) {
     rmSync(tmp, { recursive: true, force: true });
-    const why = status !== 0 ? `Maven download failed (exit ${status})` : "Maven succeeded but the expected files are missing";
+    const why =
+      status !== 0 ? `Maven download failed (exit ${status})` : "Maven succeeded but the expected files are missing";
     throw new StackError(label, why, logFile);
   }
   writeFileSync(join(tmp, COMPLETE), new Date().toISOString());

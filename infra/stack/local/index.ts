@@ -4,7 +4,7 @@ import { cacheDir, stateDir } from "../paths.ts";
 import { portIsFree } from "../ports.ts";
 import { kafkaReady, postgresVersion, registryReady, registryVersion, waitUntil } from "../probes.ts";
 import { readSettings } from "../settings.ts";
-import { StackError, type StackEndpoints } from "../types.ts";
+import { type StackEndpoints, StackError } from "../types.ts";
 import { CCOMPAT_PATH, VERSIONS } from "../versions.ts";
 import { checkTools, ensureArtifacts } from "./artifacts.ts";
 import { startKafka } from "./kafka.ts";
@@ -50,7 +50,9 @@ function liveOwned(state: LocalState, dir: string): { kafka: boolean; registry: 
   return { kafka: owned(state.pids.kafka), registry: owned(state.pids.registry) };
 }
 
-export async function localStatus(env: Env): Promise<
+export async function localStatus(
+  env: Env,
+): Promise<
   { running: false } | { running: true; healthy: boolean; endpoints: StackEndpoints; pids: LocalState["pids"] }
 > {
   const f = files(env);
@@ -94,7 +96,10 @@ export async function localUp(env: Env, say: Say): Promise<StackEndpoints> {
     ["Apicurio Registry", settings.registryPort, "STACK_REGISTRY_PORT"],
   ] as const) {
     if (!(await portIsFree(port))) {
-      throw new StackError(piece, `port 127.0.0.1:${port} is already taken by another process; free it or set ${variable}`);
+      throw new StackError(
+        piece,
+        `port 127.0.0.1:${port} is already taken by another process; free it or set ${variable}`,
+      );
     }
   }
 
@@ -139,7 +144,13 @@ export async function localUp(env: Env, say: Say): Promise<StackEndpoints> {
     const started = Date.now();
     await Promise.all([
       waitHealthy("Kafka", () => kafkaReady(kafkaBrokers), pids.kafka, f.kafkaLog, settings.startTimeoutMs),
-      waitHealthy("Apicurio Registry", () => registryReady(schemaRegistryUrl), pids.registry, f.registryLog, settings.startTimeoutMs),
+      waitHealthy(
+        "Apicurio Registry",
+        () => registryReady(schemaRegistryUrl),
+        pids.registry,
+        f.registryLog,
+        settings.startTimeoutMs,
+      ),
     ]);
     say(`healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
@@ -154,7 +165,13 @@ export async function localUp(env: Env, say: Say): Promise<StackEndpoints> {
   return endpoints;
 }
 
-async function waitHealthy(piece: string, probe: () => Promise<boolean>, pid: number, logFile: string, timeoutMs: number) {
+async function waitHealthy(
+  piece: string,
+  probe: () => Promise<boolean>,
+  pid: number,
+  logFile: string,
+  timeoutMs: number,
+) {
   const outcome = await waitUntil(probe, {
     timeoutMs,
     failFast: () => (isAlive(pid) ? undefined : "exited"),

@@ -1,0 +1,150 @@
+import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
+import { AppError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+export interface KafkaClientConfig {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Overrides for tests and benchmarks (timeouts, retry). */
+  overrides?: Partial<KafkaConfig>;
+}
+
+/** kafkajs logs through our pino logger, so one pipeline carries every line with the same redaction. */
+function bridgeLogs(logger: Logger): logCreator {
+  const child = logger.child({ component: "kafkajs" });
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      switch (level) {
+        case logLevel.ERROR:
+          child.error(extra, message);
+          break;
+        case logLevel.WARN:
+          child.warn(extra, message);
+          break;
+        case logLevel.INFO:
+          child.info(extra, message);
+          break;
+        default:
+          child.debug(extra, message);
+      }
+    };
+}
+
+export function createKafka(config: KafkaClientConfig): Kafka {
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: bridgeLogs(config.logger),
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    ...config.overrides,
+  });
+}
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  /** Event topics are the source of truth and keep every record forever. */
+  infiniteRetention: boolean;
+  configs?: Record<string, string>;
+}
+
+/** kafkajs' ConfigResourceTypes.TOPIC and ConfigSource.TOPIC_CONFIG (numeric enums). */
+const TOPIC_RESOURCE = 2;
+const TOPIC_CONFIG_SOURCE = 1;
+
+export type TopicOutcome = "created" | "exists" | "updated";
+
+function desiredConfigs(spec: TopicSpec): Record<string, string> {
+  return {
+    ...(spec.infiniteRetention ? { "retention.ms": "-1", "retention.bytes": "-1" } : {}),
+    ...spec.configs,
+  };
+}
+
+/**
+ * Creates missing topics and brings the configs of existing ones in line; running it again
+ * changes nothing. A partition count that differs is reported, never changed: adding partitions
+ * would move keys to other partitions and break per-customer ordering.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  specs: TopicSpec[],
+  logger: Logger,
+): Promise<Record<string, TopicOutcome>> {
+  const outcomes: Record<string, TopicOutcome> = {};
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length > 0) {
+    const topics: ITopicConfig[] = missing.map((s) => ({
+      topic: s.topic,
+      numPartitions: s.numPartitions,
+      replicationFactor: s.replicationFactor,
+      configEntries: Object.entries(desiredConfigs(s)).map(([name, value]) => ({ name, value })),
+    }));
+    try {
+      await admin.createTopics({ topics, waitForLeaders: true });
+    } catch (cause) {
+      // Another instance may have created one between our list and our create: that is success.
+      if ((cause as { type?: string }).type !== "TOPIC_ALREADY_EXISTS") {
+        throw new AppError(
+          "kafka_topic_create_failed",
+          `creating topics ${missing.map((s) => s.topic).join(", ")} failed`,
+          {
+            retriable: true,
+            cause,
+          },
+        );
+      }
+    }
+    for (const s of missing) outcomes[s.topic] = "created";
+  }
+
+  const present = specs.filter((s) => existing.has(s.topic));
+  if (present.length === 0) return outcomes;
+  const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.topic })),
+  });
+  for (const spec of present) {
+    const partitions = metadata.topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
+    if (partitions !== spec.numPartitions) {
+      logger.warn(
+        { topic: spec.topic, partitions, wanted: spec.numPartitions },
+        "topic exists with a different partition count; leaving it as is",
+      );
+    }
+    const entries = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
+    const current = new Map(entries.map((e) => [e.configName, e.configValue] as const));
+    const drift = Object.entries(desiredConfigs(spec)).filter(([name, value]) => current.get(name) !== value);
+    if (drift.length === 0) {
+      outcomes[spec.topic] = "exists";
+      continue;
+    }
+    // alterConfigs replaces a topic's whole override set: keep its other overrides (source 1 = topic config).
+    const overrides = Object.fromEntries(
+      entries.filter((e) => e.configSource === TOPIC_CONFIG_SOURCE).map((e) => [e.configName, e.configValue]),
+    );
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: TOPIC_RESOURCE,
+          name: spec.topic,
+          configEntries: Object.entries({ ...overrides, ...desiredConfigs(spec) }).map(([name, value]) => ({
+            name,
+            value,
+          })),
+        },
+      ],
+    });
+    logger.info({ topic: spec.topic, changed: drift.map(([n]) => n) }, "topic config updated");
+    outcomes[spec.topic] = "updated";
+  }
+  return outcomes;
+}

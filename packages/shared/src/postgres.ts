@@ -1,0 +1,72 @@
+import { runner } from "node-pg-migrate";
+import pg from "pg";
+import { AppError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+export type { Pool, PoolClient } from "pg";
+
+export interface PoolConfig {
+  url: string;
+  /** Postgres schema to work in (search_path); integration tests use one per test file. */
+  schema?: string;
+  max?: number;
+  applicationName: string;
+}
+
+export function createPool(config: PoolConfig): pg.Pool {
+  return new pg.Pool({
+    connectionString: config.url,
+    max: config.max ?? 10,
+    application_name: config.applicationName,
+    connectionTimeoutMillis: 5000,
+    ...(config.schema ? { options: `-c search_path=${pg.escapeIdentifier(config.schema)}` } : {}),
+  });
+}
+
+export interface MigrationConfig {
+  url: string;
+  /** Folder of `NNNN_name.sql` files with `-- Up Migration` / `-- Down Migration` sections. */
+  dir: string;
+  schema?: string;
+  logger: Logger;
+}
+
+/** Our own advisory lock key ("sbs-migrate" as an int64); held for the whole run. */
+const MIGRATION_LOCK = "7237105866725089893";
+
+/**
+ * Applies pending migrations with node-pg-migrate and records them in `pgmigrations` inside the
+ * target schema. node-pg-migrate only *tries* its lock and fails when another instance holds it;
+ * we take a blocking advisory lock first, so instances that start together wait their turn and
+ * each migration is applied exactly once.
+ */
+export async function migrate(config: MigrationConfig): Promise<string[]> {
+  const log = config.logger.child({ component: "migrations" });
+  const client = new pg.Client({ connectionString: config.url, application_name: "migrations" });
+  try {
+    await client.connect();
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    const applied = await runner({
+      dbClient: client,
+      noLock: true,
+      dir: config.dir,
+      direction: "up",
+      migrationsTable: "pgmigrations",
+      checkOrder: true,
+      singleTransaction: true,
+      ...(config.schema ? { schema: config.schema, createSchema: true } : {}),
+      log: (message: string) => log.debug(message),
+    });
+    const names = applied.map((m) => m.name);
+    if (names.length > 0) log.info({ applied: names }, "migrations applied");
+    return names;
+  } catch (cause) {
+    throw new AppError("migration_failed", `migrating ${config.dir} failed: ${(cause as Error).message}`, {
+      retriable: false,
+      cause,
+    });
+  } finally {
+    // Ending the session releases the advisory lock.
+    await client.end().catch(() => {});
+  }
+}
