@@ -11,6 +11,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          // Pure tests first: they fail fast and need no stack.
+          sequence: { groupOrder: 0 },
           include: ["{packages,services,infra}/**/*.unit.test.ts"],
           exclude: ["**/node_modules/**"],
         },
@@ -18,6 +20,7 @@ export default defineConfig({
       {
         test: {
           name: "int",
+          sequence: { groupOrder: 1 },
           include: ["{packages,services,infra}/**/*.int.test.ts"],
           exclude: ["**/node_modules/**"],
           globalSetup: ["./infra/stack/vitest-global-setup.ts"],
