@@ -1,6 +1,7 @@
 import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
 import { AppError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { retry } from "./retry.ts";
 
 export interface KafkaClientConfig {
   brokers: string[];
@@ -59,6 +60,14 @@ const TOPIC_CONFIG_SOURCE = 1;
 
 export type TopicOutcome = "created" | "exists" | "updated";
 
+function alreadyExists(error: unknown): boolean {
+  const e = error as { type?: string; errors?: { type?: string }[] };
+  return (
+    e.type === "TOPIC_ALREADY_EXISTS" ||
+    (e.errors?.length ? e.errors.every((x) => x.type === "TOPIC_ALREADY_EXISTS") : false)
+  );
+}
+
 function desiredConfigs(spec: TopicSpec): Record<string, string> {
   return {
     ...(spec.infiniteRetention ? { "retention.ms": "-1", "retention.bytes": "-1" } : {}),
@@ -87,10 +96,16 @@ export async function ensureTopics(
       configEntries: Object.entries(desiredConfigs(s)).map(([name, value]) => ({ name, value })),
     }));
     try {
-      await admin.createTopics({ topics, waitForLeaders: true });
+      // A broker that has just started may answer with retriable errors while leaders settle.
+      await retry(() => admin.createTopics({ topics, waitForLeaders: true }), {
+        attempts: 8,
+        baseDelayMs: 200,
+        maxDelayMs: 3000,
+        retriable: (e) => (e as { retriable?: boolean }).retriable === true && !alreadyExists(e),
+      });
     } catch (cause) {
-      // Another instance may have created one between our list and our create: that is success.
-      if ((cause as { type?: string }).type !== "TOPIC_ALREADY_EXISTS") {
+      // Another instance (or our own earlier attempt) may have created it: that is success.
+      if (!alreadyExists(cause)) {
         throw new AppError(
           "kafka_topic_create_failed",
           `creating topics ${missing.map((s) => s.topic).join(", ")} failed`,
