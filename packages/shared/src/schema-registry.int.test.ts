@@ -4,13 +4,14 @@ import { AppError } from "./errors.ts";
 import { createKafka, ensureTopics } from "./kafka.ts";
 import { createLogger } from "./logger.ts";
 import { createSchemaRegistry, registerAvroSchema } from "./schema-registry.ts";
-import { testStack, uniqueName, waitFor } from "./testing/index.ts";
+import { testStack, uniqueName, waitFor, waitForGroupCaughtUp } from "./testing/index.ts";
 
 const stack = testStack();
 const logger = createLogger({ service: "test", level: "silent" });
 const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: "schema-registry-int", logger });
 const topic = uniqueName("it-registry");
 const subject = `${topic}-value`;
+const groupId = uniqueName("it-registry-group");
 
 const orderV1 = {
   type: "record",
@@ -39,7 +40,7 @@ let consumer: Consumer;
 beforeAll(async () => {
   admin = kafka.admin();
   producer = kafka.producer({ allowAutoTopicCreation: false });
-  consumer = kafka.consumer({ groupId: uniqueName("it-registry-group") });
+  consumer = kafka.consumer({ groupId });
   await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
   await ensureTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1, infiniteRetention: true }], logger);
 });
@@ -75,6 +76,7 @@ describe(`real Kafka ${stack.versions.kafka} + ${stack.versions.registry}`, () =
       },
     });
     await waitFor("3 decoded records", async () => (received.length >= orders.length ? true : undefined));
+    await waitForGroupCaughtUp(admin, groupId, topic);
     expect(received).toHaveLength(orders.length);
     expect(received).toEqual(expect.arrayContaining(orders));
   });

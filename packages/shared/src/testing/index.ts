@@ -67,7 +67,9 @@ export async function waitForGroupCaughtUp(admin: Admin, groupId: string, topic:
         admin.fetchOffsets({ groupId, topics: [topic] }),
       ]);
       const done = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-      const lagging = ends.filter((end) => (done.get(end.partition) ?? -1) < Number(end.high));
+      // -1 means "nothing committed": an empty partition (low == high) is caught up all the same.
+      const position = (end: (typeof ends)[number]) => Math.max(done.get(end.partition) ?? -1, Number(end.low));
+      const lagging = ends.filter((end) => position(end) < Number(end.high));
       return lagging.length === 0 ? true : undefined;
     },
     timeoutMs,
