@@ -1,0 +1,123 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { createKafka, createSchemaRegistry, ensureTopics, type Logger } from "@sbs/shared";
+import type { KafkaConfig } from "kafkajs";
+import { createEventLog, ENVELOPE_SUBJECT, type EventLog } from "./adapters/event-log.ts";
+import type { IngestConfig } from "./config.ts";
+import { createHttpServer } from "./http/server.ts";
+import { createIngestMetrics, type IngestMetrics } from "./metrics.ts";
+
+export interface Ingest {
+  eventLog: EventLog;
+  metrics: IngestMetrics;
+  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
+  listen(): Promise<AddressInfo>;
+  /** Refuses new requests (503), finishes in-flight sends, disconnects. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface IngestOptions {
+  logger: Logger;
+  /** Epoch milliseconds; tests inject a clock for the signature window. */
+  now?: () => number;
+  kafkaOverrides?: Partial<KafkaConfig>;
+}
+
+/** Builds the ingest service (topics provisioned, producer connected) without accepting traffic yet. */
+export async function createIngest(config: IngestConfig, opts: IngestOptions): Promise<Ingest> {
+  const { logger } = opts;
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: "ingest",
+    logger,
+    overrides: {
+      // The per-request deadline decides when to give up; kafkajs' own retries stay inside it.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: Math.max(500, config.kafka.produceTimeoutMs / 2) },
+      ...opts.kafkaOverrides,
+    },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(
+    admin,
+    [config.topics.testTopic, config.topics.liveTopic].map((topic) => ({
+      topic,
+      numPartitions: config.kafka.partitions,
+      replicationFactor: config.kafka.replicationFactor,
+      infiniteRetention: true,
+    })),
+    logger,
+  );
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+
+  let metrics: IngestMetrics | undefined;
+  const eventLog = await createEventLog({
+    producer,
+    registry: createSchemaRegistry(config.schemaRegistryUrl),
+    subject: ENVELOPE_SUBJECT,
+    logger,
+    timeoutMs: config.kafka.produceTimeoutMs,
+    maxInFlight: config.kafka.maxInFlight,
+    maxBatch: config.kafka.maxBatch,
+    onAcked: (_record, ms) => metrics?.produceLatency.observe(ms / 1000),
+  });
+  metrics = createIngestMetrics(() => eventLog.inFlight);
+
+  let draining = false;
+  const server = createHttpServer({
+    signature: config.signature,
+    topics: config.topics,
+    eventLog,
+    metrics,
+    logger: logger.child({ component: "http" }),
+    now: opts.now ?? Date.now,
+    maxBodyBytes: config.http.maxBodyBytes,
+    ready: cachedProbe(async () => {
+      try {
+        await admin.describeCluster();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 1000),
+    draining: () => draining,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    draining = true;
+    const closed = server.listening ? once(server, "close") : Promise.resolve();
+    server.close();
+    // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+    server.closeIdleConnections();
+    await eventLog.close();
+    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    server.closeAllConnections();
+    await closed;
+  };
+
+  return {
+    eventLog,
+    metrics,
+    async listen() {
+      server.listen(config.http.port, config.http.host);
+      await once(server, "listening");
+      return server.address() as AddressInfo;
+    },
+    stop() {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}
+
+/** Answers from a recent probe instead of asking the broker on every /readyz poll. */
+function cachedProbe(probe: () => Promise<boolean>, ttlMs: number): () => Promise<boolean> {
+  let last: { at: number; value: Promise<boolean> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > ttlMs) last = { at: now, value: probe() };
+    return last.value;
+  };
+}

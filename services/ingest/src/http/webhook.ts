@@ -1,0 +1,81 @@
+import { AppError, type Logger } from "@sbs/shared";
+import type { EventLog } from "../adapters/event-log.ts";
+import { parseStripeEvent } from "../domain/envelope.ts";
+import { toAppendRecord } from "../domain/record.ts";
+import type { TopicConfig } from "../domain/routing.ts";
+import { type SignatureConfig, verifyStripeSignature } from "../domain/signature.ts";
+import type { IngestMetrics } from "../metrics.ts";
+
+export interface WebhookDeps {
+  signature: SignatureConfig;
+  topics: TopicConfig;
+  eventLog: Pick<EventLog, "append">;
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** Epoch milliseconds; injected so tests control the signature window. */
+  now: () => number;
+}
+
+export interface WebhookResponse {
+  status: number;
+  /** Reason code on rejection; never echoes the request, a secret or a signature. */
+  body: { received: true; stored: boolean } | { error: string };
+}
+
+const STORED: WebhookResponse = { status: 200, body: { received: true, stored: true } };
+const NOT_STORED: WebhookResponse = { status: 200, body: { received: true, stored: false } };
+
+/**
+ * What Stripe is told, by failure class: 4xx only when the request itself is bad (Stripe will not
+ * fix it by retrying), 5xx only when we could not store the event (Stripe retries for days).
+ */
+export async function handleWebhook(
+  signatureHeader: string | string[] | undefined,
+  body: Buffer,
+  deps: WebhookDeps,
+): Promise<WebhookResponse> {
+  const receivedAt = deps.now();
+  const verified = verifyStripeSignature(body, signatureHeader, deps.signature, { now: deps.now });
+  if (!verified.ok) return reject(deps, 400, verified.reason);
+
+  const parsed = parseStripeEvent(body);
+  if (!parsed.ok) {
+    deps.logger.warn(
+      { reason: parsed.reason, detail: "message" in parsed ? parsed.message : undefined },
+      "invalid event",
+    );
+    return reject(deps, 400, parsed.reason);
+  }
+  const { event, payload } = parsed;
+  const log = { eventId: event.id, type: event.type, verifiedBy: verified.secretName };
+
+  const routed =
+    parsed.kind === "keyed"
+      ? toAppendRecord(event, payload, {
+          topics: deps.topics,
+          receivedAt,
+          provenance: { source: "webhook", verifiedBy: verified.secretName },
+        })
+      : ({ ok: false, reason: "unkeyed" } as const);
+  if (!routed.ok) {
+    // invoice.upcoming and friends describe no stored object: nothing to key, nothing to fold.
+    deps.logger.info(log, "event has no object id; acknowledged without storing");
+    deps.metrics.accepted.inc({ type: event.type, outcome: "not_stored" });
+    return NOT_STORED;
+  }
+
+  try {
+    await deps.eventLog.append(routed.record);
+  } catch (error) {
+    const code = error instanceof AppError ? error.code : "kafka_unavailable";
+    deps.logger.warn({ ...log, code }, "event not stored; answering 503 so Stripe retries");
+    return reject(deps, 503, code);
+  }
+  deps.metrics.accepted.inc({ type: event.type, outcome: "stored" });
+  return STORED;
+}
+
+export function reject(deps: Pick<WebhookDeps, "metrics">, status: number, reason: string): WebhookResponse {
+  deps.metrics.rejected.inc({ reason });
+  return { status, body: { error: reason } };
+}
