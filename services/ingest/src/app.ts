@@ -1,7 +1,8 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { createKafka, createSchemaRegistry, ensureTopics, type Logger } from "@sbs/shared";
-import type { KafkaConfig } from "kafkajs";
+import { type KafkaConfig, Partitioners } from "kafkajs";
+import type { Registry } from "prom-client";
 import { createEventLog, ENVELOPE_SUBJECT, type EventLog } from "./adapters/event-log.ts";
 import type { IngestConfig } from "./config.ts";
 import { createHttpServer } from "./http/server.ts";
@@ -21,6 +22,8 @@ export interface IngestOptions {
   /** Epoch milliseconds; tests inject a clock for the signature window. */
   now?: () => number;
   kafkaOverrides?: Partial<KafkaConfig>;
+  /** Where metrics are registered; a cluster worker passes prom-client's global registry. */
+  metricsRegistry?: Registry;
 }
 
 /** Builds the ingest service (topics provisioned, producer connected) without accepting traffic yet. */
@@ -48,7 +51,11 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     })),
     logger,
   );
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // The Java client's partitioner (murmur2), so other producers of these topics agree on placement.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
 
   let metrics: IngestMetrics | undefined;
@@ -62,7 +69,7 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     maxBatch: config.kafka.maxBatch,
     onAcked: (_record, ms) => metrics?.produceLatency.observe(ms / 1000),
   });
-  metrics = createIngestMetrics(() => eventLog.inFlight);
+  metrics = createIngestMetrics(() => eventLog.inFlight, opts.metricsRegistry);
 
   let draining = false;
   const server = createHttpServer({

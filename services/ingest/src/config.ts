@@ -46,6 +46,10 @@ const schema = stackEnvSchema
     MAX_IN_FLIGHT: env.positiveInt(5000),
     PRODUCE_MAX_BATCH: env.positiveInt(1000),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(15_000),
+    // One event loop saturates one core; set to the number of cores for high-volume endpoints.
+    INGEST_WORKERS: env.positiveInt(1),
+    // With INGEST_WORKERS > 1, metrics summed over all workers are served here.
+    METRICS_PORT: env.port(9464),
   })
   .superRefine((e, ctx) => {
     const signature = signatureConfigSchema.safeParse({
@@ -77,6 +81,7 @@ const schema = stackEnvSchema
       maxBatch: e.PRODUCE_MAX_BATCH,
     },
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+    cluster: { workers: e.INGEST_WORKERS, metricsPort: e.METRICS_PORT },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   }));

@@ -1,12 +1,23 @@
+import cluster from "node:cluster";
 import { ConfigError, createLogger, createShutdown, onSignals } from "@sbs/shared";
+import { register } from "prom-client";
 import { createIngest } from "./app.ts";
+import { runClustered } from "./cluster.ts";
 import { loadIngestConfig } from "./config.ts";
 import { WEBHOOK_PATH } from "./http/server.ts";
 
 async function main() {
   const config = loadIngestConfig(process.env);
   const logger = createLogger({ service: "ingest", level: config.logLevel });
-  const ingest = await createIngest(config, { logger });
+  const { workers, metricsPort } = config.cluster;
+  if (runClustered(workers, logger, { host: config.http.host, port: metricsPort })) {
+    logger.info({ workers, metrics: `http://${config.http.host}:${metricsPort}/metrics` }, "ingest primary started");
+    return;
+  }
+  const ingest = await createIngest(config, {
+    logger: cluster.isWorker ? logger.child({ worker: cluster.worker?.id }) : logger,
+    ...(cluster.isWorker ? { metricsRegistry: register } : {}),
+  });
   const shutdown = createShutdown(logger, { timeoutMs: config.shutdownTimeoutMs });
   shutdown.add("ingest", () => ingest.stop());
   onSignals(shutdown);

@@ -1,8 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** Prometheus metrics of the webhook path; one registry per ingest instance (tests make several). */
-export function createIngestMetrics(inFlight: () => number) {
-  const registry = new Registry();
+/**
+ * Prometheus metrics of the webhook path. Tests make several instances per process, each with its
+ * own registry; a cluster worker passes prom-client's global registry, which the primary
+ * aggregates across workers.
+ */
+export function createIngestMetrics(inFlight: () => number, registry: Registry = new Registry()) {
   return {
     registry,
     received: new Counter({
