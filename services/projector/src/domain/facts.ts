@@ -1,0 +1,213 @@
+import { canonicalJson, compareStrings } from "./canonical-json.ts";
+import type {
+  ChargeSnapshot,
+  CouponSnapshot,
+  CustomerSnapshot,
+  DiscountSnapshot,
+  DisputeSnapshot,
+  InvoiceSnapshot,
+  PriceSnapshot,
+  ProductSnapshot,
+  RefundSnapshot,
+  SubscriptionSnapshot,
+} from "./snapshots.ts";
+
+/**
+ * Facts: for each Stripe object, the one snapshot that wins under the ordering rule, plus a few
+ * order-free aggregates (max/min over every event seen). Every `evolve*` below is a join in a
+ * semilattice — commutative, associative, idempotent — which is exactly what makes the fold
+ * insensitive to duplicates, reordering and replays. Facts are plain JSON-able values so an
+ * adapter can store them as they are.
+ */
+
+/** One snapshot of an object and the event that carried it. */
+export interface Version<T> {
+  /** `created` of the carrying event (unix seconds): the primary ordering key. */
+  readonly at: number;
+  readonly eventId: string;
+  readonly eventType: string;
+  /**
+   * From a backfill snapshot. Ingest dates a snapshot at the latest change the object records,
+   * and reads it afterwards, so at equal `created` it already includes every change of that
+   * second and beats a webhook snapshot of the same second.
+   */
+  readonly backfill: boolean;
+  /** Deletion is absorbing: a deleted version outranks every live one, whatever its time. */
+  readonly deleted: boolean;
+  readonly data: T;
+}
+
+export interface Fact<T> {
+  readonly winner: Version<T>;
+  /** Greatest event `created` seen for this object (feeds `last_event_at`). */
+  readonly lastEventAt: number;
+}
+
+export interface CustomerFact extends Fact<CustomerSnapshot> {
+  /**
+   * `customer.created` is immutable, but a deletion stub (`{id, deleted: true}`) can win without
+   * carrying it; the minimum over every snapshot keeps it.
+   */
+  readonly createdAt: number | null;
+}
+
+export interface ChargeFact extends Fact<ChargeSnapshot> {
+  /** Earliest `created` of a Stripe webhook event showing the charge succeeded and captured. */
+  readonly succeededAt: number | null;
+  /**
+   * Earliest `charge.created` of a backfill/list snapshot showing it succeeded: a backfill
+   * event's own `created` is the latest change the object records (a refund, say), not the payment.
+   */
+  readonly succeededListedAt: number | null;
+}
+
+export type RefundFact = Fact<RefundSnapshot>;
+export type DisputeFact = Fact<DisputeSnapshot>;
+export type InvoiceFact = Fact<InvoiceSnapshot>;
+export type SubscriptionFact = Fact<SubscriptionSnapshot>;
+export type ProductFact = Fact<ProductSnapshot>;
+export type PriceFact = Fact<PriceSnapshot>;
+export type CouponFact = Fact<CouponSnapshot>;
+export type DiscountFact = Fact<DiscountSnapshot>;
+
+// ---------------------------------------------------------------------------------------------
+// Same-second tie-break: how far along its lifecycle a snapshot is. Stripe emits several events
+// in the second an API call happens (e.g. `incomplete` then `active`); the later stage wins.
+// Unknown statuses rank lowest so a new Stripe status never beats a known later stage.
+
+const rankOf = (table: Readonly<Record<string, number>>, status: string | null): number =>
+  status === null ? -1 : (table[status] ?? -1);
+
+const CHARGE_STATUS_RANK: Readonly<Record<string, number>> = { pending: 0, failed: 1, succeeded: 1 };
+const REFUND_STATUS_RANK: Readonly<Record<string, number>> = {
+  pending: 0,
+  requires_action: 0,
+  succeeded: 1,
+  failed: 1,
+  canceled: 1,
+};
+const DISPUTE_STATUS_RANK: Readonly<Record<string, number>> = {
+  warning_needs_response: 0,
+  needs_response: 0,
+  warning_under_review: 1,
+  under_review: 1,
+  warning_closed: 2,
+  won: 2,
+  lost: 2,
+  prevented: 2,
+};
+const INVOICE_STATUS_RANK: Readonly<Record<string, number>> = {
+  draft: 0,
+  open: 1,
+  uncollectible: 2,
+  paid: 3,
+  void: 3,
+};
+export const SUBSCRIPTION_LIFECYCLE_RANK: Readonly<Record<string, number>> = {
+  incomplete: 0,
+  trialing: 1,
+  paused: 2,
+  active: 3,
+  past_due: 4,
+  unpaid: 5,
+  incomplete_expired: 6,
+  canceled: 7,
+};
+
+type Rank<T> = (data: T) => readonly number[];
+
+const noRank = (): readonly number[] => [];
+// A charge also moves from uncaptured to captured and only ever gains refunds.
+const chargeRank: Rank<ChargeSnapshot> = (c) => [
+  rankOf(CHARGE_STATUS_RANK, c.status),
+  c.captured ? 1 : 0,
+  c.amountRefunded,
+];
+const refundRank: Rank<RefundSnapshot> = (r) => [rankOf(REFUND_STATUS_RANK, r.status)];
+const disputeRank: Rank<DisputeSnapshot> = (d) => [rankOf(DISPUTE_STATUS_RANK, d.status)];
+const invoiceRank: Rank<InvoiceSnapshot> = (i) => [rankOf(INVOICE_STATUS_RANK, i.status)];
+const subscriptionRank: Rank<SubscriptionSnapshot> = (s) => [rankOf(SUBSCRIPTION_LIFECYCLE_RANK, s.status)];
+
+const compareNumbers = (a: readonly number[], b: readonly number[]): number => {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+};
+
+/**
+ * The ordering rule (DOMAIN.md §2). Positive when `a` is the newer snapshot:
+ * deleted first (absorbing), then greater event `created`, then a backfill snapshot over a
+ * webhook of the same second, then lifecycle rank, then the
+ * canonical JSON of the snapshot, then the event id. Never arrival order. The order is total, and
+ * two versions that compare equal carry equal data, so keeping the maximum is a join.
+ */
+export const compareVersions = <T>(a: Version<T>, b: Version<T>, rank: Rank<T> = noRank): number => {
+  if (a.deleted !== b.deleted) return a.deleted ? 1 : -1;
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.backfill !== b.backfill) return a.backfill ? 1 : -1;
+  const byRank = compareNumbers(rank(a.data), rank(b.data));
+  if (byRank !== 0) return byRank;
+  // Only reached for same-second snapshots, so the serialisation cost is rare.
+  const byData = compareStrings(canonicalJson(a.data), canonicalJson(b.data));
+  if (byData !== 0) return byData;
+  const byId = compareStrings(a.eventId, b.eventId);
+  return byId !== 0 ? byId : compareStrings(a.eventType, b.eventType);
+};
+
+const newer = <T>(a: Version<T>, b: Version<T>, rank: Rank<T>): Version<T> =>
+  compareVersions(a, b, rank) >= 0 ? a : b;
+
+const minOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
+const evolveWith =
+  <T>(rank: Rank<T>) =>
+  (fact: Fact<T> | undefined, version: Version<T>): Fact<T> =>
+    fact === undefined
+      ? { winner: version, lastEventAt: version.at }
+      : { winner: newer(fact.winner, version, rank), lastEventAt: Math.max(fact.lastEventAt, version.at) };
+
+export const evolveRefund = evolveWith(refundRank);
+export const evolveDispute = evolveWith(disputeRank);
+export const evolveInvoice = evolveWith(invoiceRank);
+export const evolveSubscription = evolveWith(subscriptionRank);
+export const evolveProduct = evolveWith<ProductSnapshot>(noRank);
+export const evolvePrice = evolveWith<PriceSnapshot>(noRank);
+export const evolveCoupon = evolveWith<CouponSnapshot>(noRank);
+export const evolveDiscount = evolveWith<DiscountSnapshot>(noRank);
+
+export const evolveCustomer = (fact: CustomerFact | undefined, version: Version<CustomerSnapshot>): CustomerFact => {
+  const base = evolveWith<CustomerSnapshot>(noRank)(fact, version);
+  return { ...base, createdAt: minOf(fact?.createdAt ?? null, version.data.created) };
+};
+
+/**
+ * Event types Stripe itself sends with a charge as `data.object`. Any other type carrying a
+ * charge is a backfill/list snapshot, whose `created` says nothing about when the charge succeeded.
+ */
+const CHARGE_WEBHOOK_TYPES: ReadonlySet<string> = new Set([
+  "charge.succeeded",
+  "charge.captured",
+  "charge.updated",
+  "charge.refunded",
+  "charge.failed",
+  "charge.pending",
+  "charge.expired",
+]);
+
+export const evolveCharge = (fact: ChargeFact | undefined, version: Version<ChargeSnapshot>): ChargeFact => {
+  const base = evolveWith(chargeRank)(fact, version);
+  const c = version.data;
+  // A charge can succeed uncaptured (auth only); the payment happens when it is captured.
+  const showsPayment = c.status === "succeeded" && c.captured;
+  const fromWebhook = !version.backfill && CHARGE_WEBHOOK_TYPES.has(version.eventType);
+  return {
+    ...base,
+    succeededAt: minOf(fact?.succeededAt ?? null, showsPayment && fromWebhook ? version.at : null),
+    succeededListedAt: minOf(
+      fact?.succeededListedAt ?? null,
+      showsPayment && !fromWebhook ? (c.created ?? version.at) : null,
+    ),
+  };
+};
