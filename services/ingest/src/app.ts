@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { createKafka, createSchemaRegistry, ensureTopics, type Logger } from "@sbs/shared";
-import { type KafkaConfig, Partitioners } from "kafkajs";
+import { type Admin, type KafkaConfig, Partitioners } from "kafkajs";
 import type { Registry } from "prom-client";
 import { createEventLog, ENVELOPE_SUBJECT, type EventLog } from "./adapters/event-log.ts";
 import type { IngestConfig } from "./config.ts";
@@ -26,8 +26,23 @@ export interface IngestOptions {
   metricsRegistry?: Registry;
 }
 
-/** Builds the ingest service (topics provisioned, producer connected) without accepting traffic yet. */
-export async function createIngest(config: IngestConfig, opts: IngestOptions): Promise<Ingest> {
+export interface KafkaEventLogConfig {
+  kafka: Pick<
+    IngestConfig["kafka"],
+    "brokers" | "partitions" | "replicationFactor" | "produceTimeoutMs" | "maxInFlight" | "maxBatch"
+  >;
+  topics: IngestConfig["topics"];
+  schemaRegistryUrl: string;
+}
+
+/**
+ * Connects to Kafka, provisions the event topics and returns the event log every entry point
+ * appends through (webhooks, backfill, catch-up). `close()` flushes and disconnects.
+ */
+export async function connectEventLog(
+  config: KafkaEventLogConfig,
+  opts: Pick<IngestOptions, "logger" | "kafkaOverrides"> & { onAcked?: (ms: number) => void },
+): Promise<{ eventLog: EventLog; admin: Admin }> {
   const { logger } = opts;
   const kafka = createKafka({
     brokers: config.kafka.brokers,
@@ -57,9 +72,7 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-
-  let metrics: IngestMetrics | undefined;
-  const eventLog = await createEventLog({
+  const log = await createEventLog({
     producer,
     registry: createSchemaRegistry(config.schemaRegistryUrl),
     subject: ENVELOPE_SUBJECT,
@@ -67,7 +80,29 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     timeoutMs: config.kafka.produceTimeoutMs,
     maxInFlight: config.kafka.maxInFlight,
     maxBatch: config.kafka.maxBatch,
-    onAcked: (_record, ms) => metrics?.produceLatency.observe(ms / 1000),
+    ...(opts.onAcked ? { onAcked: (_record: unknown, ms: number) => opts.onAcked?.(ms) } : {}),
+  });
+  const eventLog: EventLog = {
+    append: (record) => log.append(record),
+    get inFlight() {
+      return log.inFlight;
+    },
+    async close() {
+      await log.close();
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+  return { eventLog, admin };
+}
+
+/** Builds the ingest service (topics provisioned, producer connected) without accepting traffic yet. */
+export async function createIngest(config: IngestConfig, opts: IngestOptions): Promise<Ingest> {
+  const { logger } = opts;
+  let metrics: IngestMetrics | undefined;
+  const { eventLog, admin } = await connectEventLog(config, {
+    logger,
+    ...(opts.kafkaOverrides ? { kafkaOverrides: opts.kafkaOverrides } : {}),
+    onAcked: (ms) => metrics?.produceLatency.observe(ms / 1000),
   });
   metrics = createIngestMetrics(() => eventLog.inFlight, opts.metricsRegistry);
 
@@ -98,8 +133,8 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     server.close();
     // Idle keep-alive connections would hold close() open; busy ones finish their request first.
     server.closeIdleConnections();
+    // Closing the event log flushes in-flight appends, then disconnects producer and admin.
     await eventLog.close();
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     server.closeAllConnections();
     await closed;
   };

@@ -1,0 +1,118 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { commands as ingestCommands } from "@sbs/ingest/commands";
+import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
+import { runFold } from "@sbs/projector/fold-cli";
+import { ConfigError } from "@sbs/shared";
+
+/**
+ * `pnpm cli <command>`: one entry point for every operator command. Exit codes: 0 ok, 1 failure,
+ * 2 usage error. Output meant for pipes goes to stdout; progress and diagnostics to stderr.
+ */
+
+interface CliCommand {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const out = process.stdout;
+const err = process.stderr;
+
+const foldUsage = `usage: pnpm cli fold <events.ndjson | -> [--strict]
+
+Folds Stripe events (one JSON event per line; "-" reads stdin) with the projector's domain code and
+prints one JSON read model per customer per line, sorted by customer_id. Invalid lines are reported
+on stderr with their line number and skipped. --strict exits 1 when any line was skipped.`;
+
+const fold: CliCommand = {
+  summary: "Fold Stripe events from a file offline and print the per-customer read models",
+  async run(argv) {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      out.write(`${foldUsage}\n`);
+      return 0;
+    }
+    const strict = argv.includes("--strict");
+    const files = argv.filter((a) => a !== "--strict");
+    const unknown = files.filter((a) => a.startsWith("--"));
+    if (files.length !== 1 || unknown.length > 0) {
+      err.write(
+        `error: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : "expected exactly one input file or -"}\n\n${foldUsage}\n`,
+      );
+      return 2;
+    }
+    const path = files[0] as string;
+    const input = path === "-" ? process.stdin : createReadStream(path);
+    const opened = new Promise<void>((resolve, reject) => {
+      if (path === "-") resolve();
+      input.once("open", () => resolve());
+      input.once("error", reject);
+    });
+    try {
+      await opened;
+    } catch (error) {
+      err.write(`error: cannot read ${path}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    const counts = await runFold(
+      lines,
+      (line) => out.write(`${line}\n`),
+      (line) => err.write(`${line}\n`),
+    );
+    err.write(
+      `folded ${counts.folded} events${counts.skipped > 0 ? `, skipped ${counts.skipped} invalid lines` : ""}\n`,
+    );
+    return strict && counts.skipped > 0 ? 1 : 0;
+  },
+};
+
+const stripeCommand = (name: keyof typeof ingestCommands): CliCommand => ({
+  summary: ingestCommands[name].summary,
+  async run(argv) {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      out.write(`${ingestCommands[name].usage.trimEnd()}\n`);
+      return 0;
+    }
+    return ingestCommands[name].run(argv, commandDepsFromEnv(process.env, out, err));
+  },
+});
+
+const commands: Record<string, CliCommand> = {
+  fold,
+  backfill: stripeCommand("backfill"),
+  "catch-up": stripeCommand("catch-up"),
+  "setup-webhook": stripeCommand("setup-webhook"),
+  "test-connection": stripeCommand("test-connection"),
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: pnpm cli <command> [options]   (pnpm cli <command> --help for details)\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    out.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    err.write(`error: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    err.write(
+      `error: ${error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
