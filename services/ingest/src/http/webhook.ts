@@ -1,4 +1,4 @@
-import { AppError, type Logger } from "@sbs/shared";
+import { AppError, createLogThrottle, type Logger } from "@sbs/shared";
 import type { EventLog } from "../adapters/event-log.ts";
 import { parseStripeEvent } from "../domain/envelope.ts";
 import { toAppendRecord } from "../domain/record.ts";
@@ -21,6 +21,9 @@ export interface WebhookResponse {
   /** Reason code on rejection; never echoes the request, a secret or a signature. */
   body: { received: true; stored: boolean } | { error: string };
 }
+
+// One warning per failure code per second: under overload every request fails the same way.
+const notStoredLog = createLogThrottle(1000);
 
 const STORED: WebhookResponse = { status: 200, body: { received: true, stored: true } };
 const NOT_STORED: WebhookResponse = { status: 200, body: { received: true, stored: false } };
@@ -68,7 +71,9 @@ export async function handleWebhook(
     await deps.eventLog.append(routed.record);
   } catch (error) {
     const code = error instanceof AppError ? error.code : "kafka_unavailable";
-    deps.logger.warn({ ...log, code }, "event not stored; answering 503 so Stripe retries");
+    notStoredLog(code, (suppressed) =>
+      deps.logger.warn({ ...log, code, suppressed }, "event not stored; answering 503 so Stripe retries"),
+    );
     return reject(deps, 503, code);
   }
   deps.metrics.accepted.inc({ type: event.type, outcome: "stored" });
