@@ -15,8 +15,8 @@ import { ensureTestStack } from "@sbs/infra";
 import autocannon from "autocannon";
 import { Kafka, logLevel } from "kafkajs";
 import { computeSignature } from "../src/domain/signature.ts";
-import { hasStripeFixtures, objects, STRIPE_FIXTURES_PATH } from "../src/domain/stripe-test-support.ts";
 import { WEBHOOK_PATH } from "../src/http/server.ts";
+import { hasStripeFixtures, objects, STRIPE_FIXTURES_PATH } from "../src/testing/stripe-signing.ts";
 import { prepareWrk, runWrk, wrkAvailable } from "./wrk-driver.ts";
 
 const env = process.env;

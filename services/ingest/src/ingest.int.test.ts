@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createIngest, type Ingest } from "./app.ts";
 import { loadIngestConfig } from "./config.ts";
 import type { StripeEventEnvelope } from "./domain/envelope-schema.ts";
-import { objects, stripeEventBody, stripeSignatureHeader } from "./domain/stripe-test-support.ts";
 import { WEBHOOK_PATH } from "./http/server.ts";
+import { objects, stripeEventBody, stripeSignatureHeader } from "./testing/stripe-signing.ts";
 
 const stack = testStack();
 const logger = createLogger({ service: "ingest-int", level: "silent" });

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { hasStripeFixtures } from "../domain/stripe-test-support.ts";
 import { createHarness, type Harness, TEST_TOPICS } from "../testing/command-harness.ts";
 import { type FakeStripe, type StripeObject, sortNewestFirst, startFakeStripe } from "../testing/fake-stripe.ts";
 import { createRecordingEventLog, eventOf, type RecordingEventLog } from "../testing/recording-event-log.ts";
 import { buildSeed, loadSeed, type Seed } from "../testing/stripe-seed.ts";
+import { hasStripeFixtures } from "../testing/stripe-signing.ts";
 import { backfillCommand } from "./backfill.ts";
 import type { Clock } from "./clock.ts";
 import { BACKFILL_RESOURCES, type BackfillResource, type BackfillState } from "./cursor-state.ts";

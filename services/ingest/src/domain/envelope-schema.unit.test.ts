@@ -1,8 +1,8 @@
 import avro from "avsc";
 import { describe, expect, it } from "vitest";
+import { objects, stripeEventBody } from "../testing/stripe-signing.ts";
 import { parseStripeEvent } from "./envelope.ts";
 import { STRIPE_EVENT_ENVELOPE_AVRO_SCHEMA, type StripeEventEnvelope, toEnvelope } from "./envelope-schema.ts";
-import { objects, stripeEventBody } from "./stripe-test-support.ts";
 
 // avsc is the Avro implementation behind @kafkajs/confluent-schema-registry.
 const type = avro.Type.forSchema(structuredClone(STRIPE_EVENT_ENVELOPE_AVRO_SCHEMA) as unknown as avro.Schema);

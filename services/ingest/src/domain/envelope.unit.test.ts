@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type EnvelopeParseResult, parseStripeEvent } from "./envelope.ts";
 import {
   hasStripeFixtures,
   objects,
   STRIPE_FIXTURES_PATH,
   stripeEventBody,
   stripeFixture,
-} from "./stripe-test-support.ts";
+} from "../testing/stripe-signing.ts";
+import { type EnvelopeParseResult, parseStripeEvent } from "./envelope.ts";
 
 const bytes = (text: string) => Buffer.from(text, "utf8");
 const validEvent = () => JSON.parse(stripeEventBody({ type: "customer.created", object: objects.customer() }));

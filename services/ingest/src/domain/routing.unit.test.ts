@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { hasStripeFixtures, objects, stripeEventBody, stripeFixture } from "../testing/stripe-signing.ts";
 import { parseStripeEvent, type StripeEvent } from "./envelope.ts";
 import { customerIdOf, HEADER, type RoutingContext, routeEvent, routingKeyOf, topicConfigSchema } from "./routing.ts";
-import { hasStripeFixtures, objects, stripeEventBody, stripeFixture } from "./stripe-test-support.ts";
 
 const topics = { testTopic: "stripe.events.test", liveTopic: "stripe.events.live" };
 const RECEIVED_AT = Date.UTC(2024, 6, 26, 0, 34, 20, 123);

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
+import { objects, stripeEventBody, stripeSignatureHeader } from "../testing/stripe-signing.ts";
 import { verifyStripeSignature } from "./signature.ts";
-import { objects, stripeEventBody, stripeSignatureHeader } from "./stripe-test-support.ts";
 
 // Wraps node's own function so the default path of verifyStripeSignature (no injected comparison)
 // can be observed. Kept in its own file so the module mock touches nothing else.

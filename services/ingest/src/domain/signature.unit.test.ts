@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { objects, stripeEventBody, stripeSignatureHeader, v1Of } from "../testing/stripe-signing.ts";
 import {
   computeSignature,
   DEFAULT_TOLERANCE_SECONDS,
@@ -8,7 +9,6 @@ import {
   validateSignatureConfig,
   verifyStripeSignature,
 } from "./signature.ts";
-import { objects, stripeEventBody, stripeSignatureHeader, v1Of } from "./stripe-test-support.ts";
 
 const NOW_S = 1_721_954_100;
 const NOW_MS = NOW_S * 1000 + 999; // sub-second part must not matter

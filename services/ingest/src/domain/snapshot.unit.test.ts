@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { hasStripeFixtures, objects, stripeFixture } from "../testing/stripe-signing.ts";
 import { parseStripeEvent } from "./envelope.ts";
 import { routingKeyOf } from "./routing.ts";
 import {
@@ -10,7 +11,6 @@ import {
   snapshotCreated,
   toSnapshotEvent,
 } from "./snapshot.ts";
-import { hasStripeFixtures, objects, stripeFixture } from "./stripe-test-support.ts";
 
 const API_VERSION = "2025-03-31.basil";
 const options = { apiVersion: API_VERSION };

@@ -4,8 +4,8 @@ import { AppError, createLogger } from "@sbs/shared";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EventLog } from "../adapters/event-log.ts";
 import type { AppendRecord } from "../domain/record.ts";
-import { objects, stripeEventBody, stripeSignatureHeader, v1Of } from "../domain/stripe-test-support.ts";
 import { createIngestMetrics } from "../metrics.ts";
+import { objects, stripeEventBody, stripeSignatureHeader, v1Of } from "../testing/stripe-signing.ts";
 import { createHttpServer, WEBHOOK_PATH } from "./server.ts";
 
 const NOW_S = 1_721_954_100;

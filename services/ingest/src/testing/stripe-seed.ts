@@ -4,8 +4,8 @@
  * customers, varied statuses and spread `created` times, some of them sharing a second.
  */
 import { PROJECTOR_EVENT_TYPES } from "../commands/event-types.ts";
-import { stripeFixture } from "../domain/stripe-test-support.ts";
 import type { FakeListResource, FakeStripe, StripeObject } from "./fake-stripe.ts";
+import { stripeFixture } from "./stripe-signing.ts";
 
 export interface SeedOptions {
   /** Objects per resource. */

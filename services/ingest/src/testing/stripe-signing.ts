@@ -2,7 +2,6 @@
  * Test support for the domain unit tests (never imported by domain code): Stripe-signed payloads
  * and realistic objects read from the shared fixture file, which stays outside the project.
  */
-// biome-ignore lint/style/noRestrictedImports: tests read the shared Stripe fixture file; domain code never imports this module.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import Stripe from "stripe";
