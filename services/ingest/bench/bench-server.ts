@@ -4,9 +4,9 @@
  * registry encoding); BENCH_MODE=ceiling is the same server with the append removed.
  */
 import type { AddressInfo } from "node:net";
-import { createKafka, createLogger, createSchemaRegistry, ensureTopics } from "@sbs/shared";
-import { Partitioners } from "kafkajs";
-import { createEventLog, ENVELOPE_SUBJECT, type EventLog } from "../src/adapters/event-log.ts";
+import { createLogger } from "@sbs/shared";
+import type { EventLog } from "../src/adapters/event-log.ts";
+import { connectEventLog } from "../src/app.ts";
 import { runClustered } from "../src/cluster.ts";
 import { createHttpServer, WEBHOOK_PATH } from "../src/http/server.ts";
 import { handleWebhook } from "../src/http/webhook.ts";
@@ -20,32 +20,23 @@ const maxInFlight = Number(env["MAX_IN_FLIGHT"] ?? 5000);
 
 async function eventLogFor(): Promise<{ log: Pick<EventLog, "append" | "inFlight">; close: () => Promise<void> }> {
   if (mode === "ceiling") return { log: { append: async () => {}, inFlight: 0 }, close: async () => {} };
-  const kafka = createKafka({ brokers: (env["KAFKA_BROKERS"] ?? "").split(","), clientId: "ingest-bench", logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic, numPartitions: 12, replicationFactor: 1, infiniteRetention: true }], logger);
-  await admin.disconnect();
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  const log = await createEventLog({
-    producer,
-    registry: createSchemaRegistry(env["SCHEMA_REGISTRY_URL"] ?? ""),
-    subject: ENVELOPE_SUBJECT,
-    logger,
-    timeoutMs: 5000,
-    maxInFlight,
-    maxBatch: Number(env["PRODUCE_MAX_BATCH"] ?? 1000),
-  });
-  return {
-    log,
-    close: async () => {
-      await log.close();
-      await producer.disconnect();
+  // Exactly the event log the service uses (connectEventLog), only the knobs come from the bench.
+  const { eventLog } = await connectEventLog(
+    {
+      kafka: {
+        brokers: (env["KAFKA_BROKERS"] ?? "").split(","),
+        partitions: 12,
+        replicationFactor: 1,
+        produceTimeoutMs: 5000,
+        maxInFlight,
+        maxBatch: Number(env["PRODUCE_MAX_BATCH"] ?? 1000),
+      },
+      topics: { testTopic: topic, liveTopic: `${topic}.live` },
+      schemaRegistryUrl: env["SCHEMA_REGISTRY_URL"] ?? "",
     },
-  };
+    { logger },
+  );
+  return { log: eventLog, close: () => eventLog.close() };
 }
 
 // BENCH_WORKERS > 1 runs the server as ingest's main does with INGEST_WORKERS: one process per worker.

@@ -1,3 +1,4 @@
+import { BACKFILL_RESOURCES } from "../commands/cursor-state.ts";
 /**
  * Realistic Stripe data for the fake server: Stripe's own example objects (the shared
  * fixtures3.json, read through the domain test support, never copied) with distinct ids, linked
@@ -176,15 +177,7 @@ function objectFor(type: string, i: number, objects: Omit<Seed, "events">): Stri
 }
 
 export function loadSeed(fake: FakeStripe, seed: Seed): void {
-  for (const resource of [
-    "customers",
-    "subscriptions",
-    "charges",
-    "invoices",
-    "disputes",
-    "products",
-    "prices",
-  ] as const) {
+  for (const resource of BACKFILL_RESOURCES) {
     fake.add(resource, ...seed[resource]);
   }
   for (const { event, deliverySuccess } of seed.events) fake.addEvent(event, { deliverySuccess });
