@@ -169,4 +169,24 @@ describe(`ingest → real Kafka ${stack.versions.kafka} with ${stack.versions.re
       await broker.dispose();
     }
   }, 240_000);
+
+  it("on stop, finishes the appends in flight; what got a 200 is in the topic and the rest got 503 or no connection", async () => {
+    const topics = { test: uniqueName("it-ingest-stop"), live: uniqueName("it-ingest-stop-live") };
+    const { ingest, url } = await start(config(stack.kafkaBrokers, topics));
+    const batch = events(200, "s").filter((e) => !e.live);
+    const pending = batch.map((e) => deliver(url, e.body).catch(() => ({ status: 0, ms: 0 })));
+    await waitFor("appends in flight", async () => (ingest.eventLog.inFlight > 0 ? true : undefined), 10_000);
+    const inFlightAtStop = ingest.eventLog.inFlight;
+    await ingest.stop();
+    const results = await Promise.all(pending);
+
+    const acked = batch.filter((_, i) => results[i]?.status === 200).map((e) => e.id);
+    expect(acked.length).toBeGreaterThanOrEqual(inFlightAtStop);
+    expect(results.every((r) => [200, 503, 0].includes(r.status))).toBe(true);
+    const stored = await readTopics(stack.kafkaBrokers, [topics.test], (seen) =>
+      acked.every((id) => seen.some((s) => s.envelope.event_id === id)),
+    );
+    const storedIds = new Set(stored.map((s) => s.envelope.event_id));
+    for (const id of acked) expect(storedIds.has(id), id).toBe(true);
+  });
 });
