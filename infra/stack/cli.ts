@@ -1,4 +1,6 @@
+import { join, relative } from "node:path";
 import { envLines, StackError, stackDown, stackStatus, stackUp } from "./index.ts";
+import { stateDir } from "./paths.ts";
 
 const say = (line: string) => console.error(`[stack] ${line}`);
 const usage =
@@ -12,7 +14,8 @@ async function main(command: string | undefined): Promise<number> {
       say(
         `up in ${((Date.now() - started) / 1000).toFixed(1)} s — Kafka ${endpoints.versions.kafka}, ${endpoints.versions.registry}, PostgreSQL ${endpoints.versions.postgres}`,
       );
-      say("to point services at it: source .stack/env   (or export these)");
+      const envFile = relative(process.cwd(), join(stateDir(process.env), "env")) || "env";
+      say(`to point services at it: source ${envFile}   (or export these)`);
       for (const line of envLines(endpoints)) console.log(line);
       return 0;
     }
