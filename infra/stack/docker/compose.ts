@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../paths.ts";
-import { postgresVersion, registryVersion } from "../probes.ts";
+import { kafkaReady, postgresVersion, registryReady, registryVersion, waitUntil } from "../probes.ts";
 import { type StackEndpoints, StackError } from "../types.ts";
 import { CCOMPAT_PATH, VERSIONS } from "../versions.ts";
 
@@ -27,6 +27,14 @@ function compose(args: string[]): void {
 export async function composeUp(): Promise<StackEndpoints> {
   // --wait blocks until every healthcheck passes; a second `up` on a healthy stack changes nothing.
   compose(["up", "-d", "--wait"]);
+  for (const [piece, probe] of [
+    ["Kafka", () => kafkaReady(ENDPOINTS.kafkaBrokers)],
+    ["Apicurio Registry", () => registryReady(ENDPOINTS.schemaRegistryUrl)],
+  ] as const) {
+    if ((await waitUntil(probe, { timeoutMs: 120_000 })) !== "ready") {
+      throw new StackError(piece, `not answering after 120 s; see \`docker compose -f ${COMPOSE_FILE} logs\``);
+    }
+  }
   return {
     mode: "docker",
     ...ENDPOINTS,
