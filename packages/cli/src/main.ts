@@ -4,6 +4,7 @@ import { commands as ingestCommands } from "@sbs/ingest/commands";
 import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
 import { runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
+import { runDemo } from "./demo/command.ts";
 
 /**
  * `pnpm cli <command>`: one entry point for every operator command. Exit codes: 0 ok, 1 failure,
@@ -77,7 +78,13 @@ const stripeCommand = (name: keyof typeof ingestCommands): CliCommand => ({
   },
 });
 
+const demo: CliCommand = {
+  summary: "Generate a realistic Stripe history, preview its projections, and optionally deliver it to ingest",
+  run: (argv) => runDemo(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env: process.env }),
+};
+
 const commands: Record<string, CliCommand> = {
+  demo,
   fold,
   backfill: stripeCommand("backfill"),
   "catch-up": stripeCommand("catch-up"),
