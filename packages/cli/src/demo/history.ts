@@ -68,6 +68,16 @@ type Plan = (typeof PLANS)[number];
 type Currency = (typeof CURRENCIES)[number];
 type Interval = "month" | "year";
 
+/** The item whose cumulative weight first exceeds `roll` (0 ≤ roll < 1). */
+function weighted<T extends { weight: number }>(items: readonly [T, ...T[]], roll: number): T {
+  let remaining = roll;
+  for (const item of items) {
+    remaining -= item.weight;
+    if (remaining < 0) return item;
+  }
+  return items[0];
+}
+
 const FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Donald", "Frances", "Tim"];
 const LAST = [
   "Lovelace",
@@ -141,8 +151,7 @@ export function generateHistory(options: HistoryOptions): StripeEventObject[] {
   }
 
   for (let n = 0; n < options.customers; n++) {
-    let roll = rnd.next();
-    const currency = CURRENCIES.find((c) => (roll -= c.weight) < 0) ?? CURRENCIES[0];
+    const currency = weighted(CURRENCIES, rnd.next());
     const first = rnd.pick(FIRST);
     const last = rnd.pick(LAST);
     const customerId = `cus_demo${options.seed}n${n}`;
