@@ -151,7 +151,7 @@ export function generateHistory(options: HistoryOptions): StripeEventObject[] {
   }
 
   for (let n = 0; n < options.customers; n++) {
-    const currency = weighted(CURRENCIES, rnd.next());
+    const currency = weighted<Currency>(CURRENCIES, rnd.next());
     const first = rnd.pick(FIRST);
     const last = rnd.pick(LAST);
     const customerId = `cus_demo${options.seed}n${n}`;
