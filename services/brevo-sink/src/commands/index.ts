@@ -1,0 +1,14 @@
+import type { Command } from "./cli.ts";
+import { planCommand } from "./plan.ts";
+import { resyncCommand } from "./resync.ts";
+
+export { type Command, type CommandDeps, EXIT, type ExitCode, type Writer } from "./cli.ts";
+export { planAll } from "./plan.ts";
+
+/** The sink's CLI commands, by name. */
+export const commands = {
+  plan: planCommand,
+  resync: resyncCommand,
+} as const satisfies Record<string, Command>;
+
+export type CommandName = keyof typeof commands;

@@ -1,0 +1,34 @@
+import { createLogger } from "@sbs/shared";
+import { createSinkApp } from "../app.ts";
+import { loadSinkEnv } from "../config.ts";
+import { loadSinkConfigFile } from "../config-file.ts";
+import { type Command, EXIT, runCommand } from "./cli.ts";
+
+const usage = `usage: brevo-sink resync [--config sink.yaml]
+
+Diffs every customer (not only those changed since the cursor) against the last pushed state and
+pushes what differs: after a config change, or to retry everything. Unchanged customers cost no
+Brevo call. Needs the sink's environment (DATABASE_URL, BREVO_API_KEY…).`;
+
+export const resyncCommand: Command = {
+  summary: "diff every customer and push what differs",
+  usage,
+  run: (argv, deps) =>
+    runCommand(argv, { config: { type: "string" } }, usage, deps, async (values) => {
+      const env = loadSinkEnv(deps.env);
+      const config = await loadSinkConfigFile(String(values["config"] ?? env.configFile));
+      const logger = createLogger({
+        service: "brevo-sink-resync",
+        level: env.logLevel === "info" ? "warn" : env.logLevel,
+      });
+      const app = createSinkApp(env, config, { logger });
+      try {
+        await app.prepare();
+        const report = await app.runOnce("resync");
+        deps.out.write(`${JSON.stringify(report)}\n`);
+        return report.failed > 0 ? EXIT.failure : EXIT.ok;
+      } finally {
+        await app.stop();
+      }
+    }),
+};

@@ -1,0 +1,66 @@
+import { env, loadConfig } from "@sbs/shared";
+import { z } from "zod";
+
+/** The sink's environment; the mapping, lists and events live in the YAML file SINK_CONFIG_FILE names. */
+const schema = z
+  .object({
+    DATABASE_URL: env.postgresUrl(),
+    // Tests and side-by-side deployments keep their tables in their own schema.
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .optional(),
+    LOG_LEVEL: env.logLevel(),
+    BREVO_API_KEY: env.secret("a Brevo API key (xkeysib-…) with contacts and events permissions"),
+    BREVO_BASE_URL: env.url("Brevo API base URL").default("https://api.brevo.com/v3"),
+    SINK_CONFIG_FILE: z.string().default("sink.yaml"),
+    // General plans allow 10/s and 36,000/h on /contacts and /events; stay below both.
+    BREVO_RATE_PER_SECOND: env.positiveInt(8),
+    BREVO_RATE_PER_HOUR: env.positiveInt(32_000),
+    // 5xx/408/425/network: attempts before a run gives up (its cursor stays, the next run redoes it).
+    BREVO_MAX_ATTEMPTS: env.positiveInt(6),
+    BREVO_TIMEOUT_S: env.positiveInt(30),
+    // A page with at least this many changed contacts goes through /contacts/import.
+    SINK_BULK_THRESHOLD: env.positiveInt(200),
+    SINK_PAGE_SIZE: env.positiveInt(5000),
+    SINK_CONCURRENCY: env.positiveInt(8),
+    SINK_INTERVAL_MS: env.positiveInt(10_000),
+    // A full diff now and then catches what a change cursor cannot see (a rebuilt generation
+    // switched in with older stamps); unchanged customers cost a read, no Brevo call.
+    SINK_RESYNC_EVERY_MS: env.positiveInt(6 * 3600_000),
+    // Brevo caps an import body at 10 MB and recommends ~8 MB.
+    SINK_IMPORT_MAX_BYTES: env.positiveInt(8 * 1024 * 1024),
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(15_000),
+    // Custom events need the projector's `customer_events` relation (pg-event-source.ts); off until it exists.
+    SINK_EVENTS_FROM_DB: env.bool(false),
+  })
+  .transform((e) => ({
+    databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
+    logLevel: e.LOG_LEVEL,
+    configFile: e.SINK_CONFIG_FILE,
+    brevo: {
+      apiKey: e.BREVO_API_KEY,
+      baseUrl: e.BREVO_BASE_URL,
+      perSecond: e.BREVO_RATE_PER_SECOND,
+      perHour: e.BREVO_RATE_PER_HOUR,
+      maxAttempts: e.BREVO_MAX_ATTEMPTS,
+      timeoutSeconds: e.BREVO_TIMEOUT_S,
+    },
+    sync: {
+      bulkThreshold: e.SINK_BULK_THRESHOLD,
+      pageSize: e.SINK_PAGE_SIZE,
+      concurrency: e.SINK_CONCURRENCY,
+      intervalMs: e.SINK_INTERVAL_MS,
+      resyncEveryMs: e.SINK_RESYNC_EVERY_MS,
+      importMaxBytes: e.SINK_IMPORT_MAX_BYTES,
+      eventsFromDb: e.SINK_EVENTS_FROM_DB,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  }));
+
+export type SinkEnvConfig = z.output<typeof schema>;
+
+export function loadSinkEnv(environment: Record<string, string | undefined>): SinkEnvConfig {
+  return loadConfig("brevo-sink", schema, environment);
+}

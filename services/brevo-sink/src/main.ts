@@ -1,0 +1,22 @@
+import { ConfigError, createLogger, createShutdown, onSignals } from "@sbs/shared";
+import { createSinkApp } from "./app.ts";
+import { loadSinkEnv } from "./config.ts";
+import { loadSinkConfigFile } from "./config-file.ts";
+
+async function main() {
+  const env = loadSinkEnv(process.env);
+  const logger = createLogger({ service: "brevo-sink", level: env.logLevel });
+  const config = await loadSinkConfigFile(env.configFile);
+  const app = createSinkApp(env, config, { logger });
+  const shutdown = createShutdown(logger, { timeoutMs: env.shutdownTimeoutMs });
+  shutdown.add("brevo-sink", () => app.stop());
+  onSignals(shutdown);
+  await app.prepare();
+  app.start();
+  logger.info({ config: env.configFile, brevo: env.brevo.baseUrl }, "brevo-sink started");
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,246 @@
+import type { BrevoTransport, ContactBody, ImportRow, RecordOutcome } from "./adapters/brevo-transport.ts";
+import { MAX_LIST_IDENTIFIERS } from "./adapters/brevo-transport.ts";
+import type { FailureInput } from "./adapters/sink-state.ts";
+import type { ContactState } from "./domain/contact-state.ts";
+import type { ContactCommand } from "./domain/diff.ts";
+import type { AttributeValue } from "./domain/fields.ts";
+
+/**
+ * Executes diff commands against Brevo and reports, per contact, either the state Brevo
+ * confirmed or a permanent refusal. Nothing here writes bookkeeping: the caller records
+ * `confirmed` only after this returns, so a crash in between causes a re-send, never a loss.
+ * Transient failures that outlast the retries throw: the run stops, its cursor does not move.
+ */
+
+export interface Push {
+  readonly command: ContactCommand;
+  readonly next: ContactState;
+}
+
+export interface PushResult {
+  readonly confirmed: ContactState[];
+  readonly failed: FailureInput[];
+}
+
+export interface PushOptions {
+  /** Per-contact calls in flight; the limiter still paces them. */
+  readonly concurrency: number;
+  /** Import payloads stay below Brevo's 10 MB cap with a margin (Brevo recommends ~8 MB). */
+  readonly importMaxBytes: number;
+  /** Called after Brevo confirmed a contact and before the caller records it (crash tests). */
+  readonly onConfirmed?: (extId: string) => void;
+}
+
+// Brevo clears an attribute given an empty value (ASSUMPTION, for every attribute type).
+const wire = (attributes: Readonly<Record<string, AttributeValue | null>>): Record<string, AttributeValue | ""> => {
+  const out: Record<string, AttributeValue | ""> = {};
+  for (const [k, v] of Object.entries(attributes)) out[k] = v ?? "";
+  return out;
+};
+const nonNull = (attributes: Readonly<Record<string, AttributeValue | null>>): Record<string, AttributeValue> => {
+  const out: Record<string, AttributeValue> = {};
+  for (const [k, v] of Object.entries(attributes)) if (v !== null) out[k] = v;
+  return out;
+};
+
+/** The whole desired contact, for creating it (or re-creating one someone deleted in Brevo). */
+const fullBody = (next: ContactState): ContactBody => ({
+  ...(next.email === null ? {} : { email: next.email }),
+  attributes: nonNull(next.attributes),
+  listIds: next.lists,
+});
+
+async function pushOne(transport: BrevoTransport, { command, next }: Push): Promise<RecordOutcome> {
+  switch (command.kind) {
+    case "create":
+      return transport.upsertContact(command.extId, fullBody(next));
+    case "update": {
+      const outcome = await transport.updateContact(command.extId, {
+        ...(command.email === undefined ? {} : { email: command.email }),
+        attributes: wire(command.attributes),
+        listIds: command.addLists,
+        unlinkListIds: command.removeLists,
+      });
+      // Gone from Brevo (deleted by hand, or never created): create it whole.
+      if (!outcome.ok && outcome.status === 404) return transport.upsertContact(command.extId, fullBody(next));
+      return outcome;
+    }
+    case "delete":
+      return transport.deleteContact(command.extId);
+    default: {
+      const never: never = command;
+      return never;
+    }
+  }
+}
+
+const describeFailure = (o: Exclude<RecordOutcome, { ok: true }>): string =>
+  o.code === "duplicate_parameter"
+    ? // Email collision policy: the contact that owns the email in Brevo keeps it; this customer's
+      // contact waits in the failures table until the email is free (retried every run).
+      `email or phone already belongs to another Brevo contact (HTTP ${o.status} ${o.code}: ${o.message})`
+    : `HTTP ${o.status} ${o.code}: ${o.message}`;
+
+/** One call per contact, keyed by ext_id, with per-record results. */
+export async function pushIncremental(
+  transport: BrevoTransport,
+  pushes: readonly Push[],
+  options: PushOptions,
+): Promise<PushResult> {
+  const confirmed: ContactState[] = [];
+  const failed: FailureInput[] = [];
+  let index = 0;
+  const worker = async () => {
+    while (index < pushes.length) {
+      const push = pushes[index++];
+      if (push === undefined) break;
+      const outcome = await pushOne(transport, push);
+      if (outcome.ok) {
+        options.onConfirmed?.(push.next.extId);
+        confirmed.push(push.next);
+      } else {
+        failed.push({
+          extId: push.next.extId,
+          code: outcome.code || `http_${outcome.status}`,
+          reason: describeFailure(outcome),
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pushes.length)) }, worker));
+  return { confirmed, failed };
+}
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+const hasAttributeChange = (c: ContactCommand): boolean =>
+  c.kind === "create" || (c.kind === "update" && (c.email !== undefined || Object.keys(c.attributes).length > 0));
+
+/**
+ * Bulk: attribute changes through /contacts/import (asynchronous, one request per group of
+ * contacts that end up in the same lists, plus polling), list-only changes through list calls of
+ * at most 150 ext_ids. Whatever the bulk path cannot confirm per record (import failure reports,
+ * list add failures) is pushed again one by one, which gives a definitive per-record answer.
+ */
+export async function pushBulk(
+  transport: BrevoTransport,
+  pushes: readonly Push[],
+  options: PushOptions,
+): Promise<PushResult> {
+  const oneByOne = new Set<Push>();
+  const imports = new Map<string, Push[]>();
+  const listOnly: Push[] = [];
+  for (const p of pushes) {
+    if (p.command.kind === "delete") oneByOne.add(p);
+    else if (hasAttributeChange(p.command)) {
+      // Import needs list ids: contacts in no list at all go one by one.
+      if (p.next.lists.length === 0) oneByOne.add(p);
+      else {
+        const key = p.next.lists.join(",");
+        const group = imports.get(key) ?? [];
+        group.push(p);
+        imports.set(key, group);
+      }
+    } else listOnly.push(p);
+  }
+
+  const retry = new Set<Push>();
+  // Imports: re-adding a contact to a list it is in is harmless, so each group imports into its
+  // full desired list set; removals are list calls below.
+  // All chunks are submitted first, then polled together: the process endpoints allow ~100/h.
+  const chunks = [...imports.values()].flatMap((group) => importChunks(group, options.importMaxBytes));
+  const started: { id: number; rows: { push: Push; row: ImportRow }[] }[] = [];
+  for (const rows of chunks) {
+    const id = await transport.startImport(
+      rows.map((r) => r.row),
+      rows[0]?.push.next.lists ?? [],
+    );
+    started.push({ id, rows });
+  }
+  const results = await transport.awaitProcesses(started.map((s) => s.id));
+  for (const { id, rows } of started) {
+    const reported = Object.values(results.get(id)?.importInfo ?? {}).filter(
+      (v): v is string => typeof v === "string" && v !== "",
+    );
+    // Failure lists name identifiers; a report we cannot read (a file URL) sends the chunk one by one.
+    const unreadable = reported.some((r) => /^https?:/.test(r));
+    const named = new Set(reported.flatMap((r) => r.split(/[,;\s]+/)));
+    for (const { push } of rows) {
+      if (unreadable || named.has(push.next.extId) || (push.next.email !== null && named.has(push.next.email))) {
+        retry.add(push);
+      }
+    }
+  }
+
+  const byList = (pick: (p: Push) => readonly number[], from: readonly Push[]) => {
+    const m = new Map<number, Push[]>();
+    for (const p of from) {
+      for (const id of pick(p)) {
+        const members = m.get(id) ?? [];
+        members.push(p);
+        m.set(id, members);
+      }
+    }
+    return m;
+  };
+  const updates = pushes.filter((p) => p.command.kind === "update" && !oneByOne.has(p));
+  const removes = byList((p) => (p.command.kind === "update" ? p.command.removeLists : []), updates);
+  const adds = byList((p) => (p.command.kind === "update" ? p.command.addLists : []), listOnly);
+  for (const [listId, members] of removes) {
+    for (const part of chunk(members, MAX_LIST_IDENTIFIERS)) {
+      // A removal "failure" means already out of the list or no such contact: the goal state either way.
+      await transport.changeList(
+        listId,
+        "remove",
+        part.map((p) => p.next.extId),
+      );
+    }
+  }
+  for (const [listId, members] of adds) {
+    for (const part of chunk(members, MAX_LIST_IDENTIFIERS)) {
+      // An add "failure" is already-in-list or no-such-contact; only a per-contact call tells which.
+      const { failure } = await transport.changeList(
+        listId,
+        "add",
+        part.map((p) => p.next.extId),
+      );
+      const failures = new Set(failure);
+      for (const p of part) if (failures.has(p.next.extId)) retry.add(p);
+    }
+  }
+
+  const again = await pushIncremental(transport, [...oneByOne, ...retry], options);
+  const confirmed = [...again.confirmed];
+  for (const p of pushes) {
+    if (oneByOne.has(p) || retry.has(p)) continue;
+    options.onConfirmed?.(p.next.extId);
+    confirmed.push(p.next);
+  }
+  return { confirmed, failed: again.failed };
+}
+
+function importChunks(group: readonly Push[], maxBytes: number): { push: Push; row: ImportRow }[][] {
+  const out: { push: Push; row: ImportRow }[][] = [];
+  let current: { push: Push; row: ImportRow }[] = [];
+  let size = 0;
+  for (const push of group) {
+    // The whole desired contact, clears included: one row costs the same request whatever its
+    // width, and a full row also repairs a contact someone changed or deleted in Brevo.
+    const attributes = { ...wire(push.next.attributes), EXT_ID: push.next.extId };
+    const row: ImportRow = { email: push.next.email ?? "", attributes };
+    const bytes = Buffer.byteLength(JSON.stringify(row)) + 1;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push({ push, row });
+    size += bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

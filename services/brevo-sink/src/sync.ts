@@ -1,0 +1,192 @@
+import type { Logger } from "@sbs/shared";
+import type { BrevoTransport } from "./adapters/brevo-transport.ts";
+import type { Clock } from "./adapters/clock.ts";
+import type { EventSource } from "./adapters/event-source.ts";
+import type { ProjectionSource } from "./adapters/projection-source.ts";
+import type { SinkState } from "./adapters/sink-state.ts";
+import { desiredContact } from "./domain/desired.ts";
+import { type DiffResult, diffContact } from "./domain/diff.ts";
+import { decideEvent } from "./domain/events.ts";
+import type { CustomerReadModel } from "./domain/read-model.ts";
+import type { SinkConfig } from "./domain/sink-config.ts";
+import { type Push, type PushOptions, pushBulk, pushIncremental } from "./push.ts";
+
+/**
+ * One sync pass: every projection change since the cursor, then the contacts Brevo refused
+ * before, then custom events. Per page: diff against the last pushed state, push, record what Brevo
+ * confirmed, then move the cursor. A crash anywhere re-runs the page; set-only commands make
+ * the re-send harmless.
+ */
+
+export interface SyncDeps {
+  readonly config: SinkConfig;
+  readonly source: ProjectionSource;
+  readonly events: EventSource;
+  readonly state: SinkState;
+  readonly transport: BrevoTransport;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export interface SyncOptions extends PushOptions {
+  /** Changed contacts in one page from which the page goes through /contacts/import. */
+  readonly bulkThreshold: number;
+  readonly pageSize: number;
+  /** `resync`: diff every customer from the start, ignoring the change cursor. */
+  readonly mode: "incremental" | "resync";
+  /** Force one transport (benchmarks): otherwise chosen per page by bulkThreshold. */
+  readonly forceMode?: "bulk" | "incremental";
+  /** Called after Brevo accepted an event and before the ledger says so (crash tests). */
+  readonly onEventSent?: (eventId: string) => void;
+}
+
+export interface SyncReport {
+  customers: number;
+  unchanged: number;
+  skippedNoEmail: number;
+  pushed: number;
+  failed: number;
+  bulkPages: number;
+  events: { sent: number; duplicate: number; skipped: number; uncertain: number; failed: number };
+}
+
+export const PROJECTION_CURSOR = "projection";
+export const EVENTS_CURSOR = "events";
+export const EVENTS_WATERMARK = "events_watermark";
+
+export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<SyncReport> {
+  const report: SyncReport = {
+    customers: 0,
+    unchanged: 0,
+    skippedNoEmail: 0,
+    pushed: 0,
+    failed: 0,
+    bulkPages: 0,
+    events: { sent: 0, duplicate: 0, skipped: 0, uncertain: 0, failed: 0 },
+  };
+  // Fix the events watermark before the first contact push: everything older is history.
+  const watermark = await eventsWatermark(deps);
+  // Refusals from earlier passes only: this pass's own would fail the same way again.
+  const retryIds = await deps.state.failedExtIds(options.pageSize);
+
+  const stored = options.mode === "resync" ? undefined : await deps.state.getCursor(PROJECTION_CURSOR);
+  let cursor = stored !== undefined && deps.source.rewind ? deps.source.rewind(stored) : stored;
+  for (;;) {
+    const page = await deps.source.changedSince(cursor, options.pageSize);
+    if (page.rows.length === 0) break;
+    await syncRows(deps, options, page.rows, report);
+    cursor = page.cursor;
+    if (cursor !== undefined) await deps.state.setCursor(PROJECTION_CURSOR, cursor);
+    if (page.rows.length < options.pageSize) break;
+  }
+
+  // After the changes: a change may have freed what a refused contact needs (an email moved away).
+  if (retryIds.length > 0) {
+    deps.logger.info({ contacts: retryIds.length }, "retrying contacts Brevo refused before");
+    await syncRows(deps, options, await deps.source.byIds(retryIds), report);
+  }
+
+  await syncEvents(deps, options, watermark, report);
+  return report;
+}
+
+/** Diffs rows against what was last pushed; pure apart from the state lookup. */
+export async function diffRows(
+  deps: Pick<SyncDeps, "config" | "state">,
+  rows: readonly CustomerReadModel[],
+): Promise<{ extId: string; result: DiffResult }[]> {
+  const pushed = await deps.state.loadPushed(rows.map((r) => r.customerId));
+  return rows.map((row) => ({
+    extId: row.customerId,
+    result: diffContact(desiredContact(row, deps.config), pushed.get(row.customerId), deps.config.deletedPolicy),
+  }));
+}
+
+async function syncRows(deps: SyncDeps, options: SyncOptions, rows: readonly CustomerReadModel[], report: SyncReport) {
+  const diffs = await diffRows(deps, rows);
+  const pushes: Push[] = [];
+  for (const { result } of diffs) {
+    report.customers++;
+    if (result.kind === "noop") report.unchanged++;
+    else if (result.kind === "skip") report.skippedNoEmail++;
+    else pushes.push({ command: result.command, next: result.next });
+  }
+  if (pushes.length === 0) return;
+  const bulk = options.forceMode === undefined ? pushes.length >= options.bulkThreshold : options.forceMode === "bulk";
+  if (bulk) report.bulkPages++;
+  const result = bulk
+    ? await pushBulk(deps.transport, pushes, options)
+    : await pushIncremental(deps.transport, pushes, options);
+  // Bookkeeping strictly after Brevo's confirmation.
+  await deps.state.savePushed(result.confirmed);
+  await deps.state.recordFailures(result.failed);
+  report.pushed += result.confirmed.length;
+  report.failed += result.failed.length;
+  for (const f of result.failed)
+    deps.logger.warn({ extId: f.extId, code: f.code, reason: f.reason }, "Brevo refused contact");
+}
+
+async function eventsWatermark(deps: SyncDeps): Promise<number> {
+  if (deps.config.events.sendAfter !== undefined) return deps.config.events.sendAfter;
+  const stored = await deps.state.getCursor(EVENTS_WATERMARK);
+  if (stored !== undefined) return Number(stored);
+  const now = Math.floor(deps.clock.now() / 1000);
+  await deps.state.setCursor(EVENTS_WATERMARK, String(now));
+  return now;
+}
+
+async function syncEvents(deps: SyncDeps, options: SyncOptions, watermark: number, report: SyncReport) {
+  let cursor = await deps.state.getCursor(EVENTS_CURSOR);
+  for (;;) {
+    const page = await deps.events.since(cursor, options.pageSize);
+    if (page.events.length === 0) break;
+    const contacts = await deps.state.loadPushed([...new Set(page.events.map((e) => e.customerId))]);
+    for (const event of page.events) {
+      const decision = decideEvent(event, deps.config, watermark);
+      if (!decision.send) {
+        report.events.skipped++;
+        continue;
+      }
+      const contact = contacts.get(event.customerId);
+      if (
+        !(await deps.state.claimEvent({
+          eventId: event.id,
+          customerId: event.customerId,
+          eventName: decision.request.event_name,
+        }))
+      ) {
+        report.events.duplicate++;
+        continue;
+      }
+      if (contact === undefined || contact.deleted) {
+        // No Brevo contact to attach it to (no email, refused, deleted): recorded, not sent.
+        await deps.state.settleEvent(event.id, "failed", "no_contact");
+        report.events.skipped++;
+        continue;
+      }
+      let outcome: Awaited<ReturnType<BrevoTransport["createEvent"]>>;
+      try {
+        outcome = await deps.transport.createEvent(decision.request);
+      } catch (error) {
+        // Thrown only after retries of calls that never reached Brevo (429s, refused connections).
+        await deps.state.releaseEvent(event.id);
+        throw error;
+      }
+      if (outcome.ok) {
+        options.onEventSent?.(event.id);
+        await deps.state.settleEvent(event.id, "sent");
+        report.events.sent++;
+      } else if ("uncertain" in outcome) {
+        await deps.state.settleEvent(event.id, "uncertain", outcome.message);
+        report.events.uncertain++;
+        deps.logger.warn({ eventId: event.id }, "Brevo event may or may not have been recorded; not re-sent");
+      } else {
+        await deps.state.settleEvent(event.id, "failed", `HTTP ${outcome.status} ${outcome.code}: ${outcome.message}`);
+        report.events.failed++;
+      }
+    }
+    cursor = page.cursor;
+    if (cursor !== undefined) await deps.state.setCursor(EVENTS_CURSOR, cursor);
+    if (page.events.length < options.pageSize) break;
+  }
+}
