@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { commands as sinkCommands } from "@sbs/brevo-sink/commands";
 import { commands as ingestCommands } from "@sbs/ingest/commands";
 import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
 import { runFold } from "@sbs/projector/fold-cli";
@@ -83,6 +84,11 @@ const demo: CliCommand = {
   run: (argv) => runDemo(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env: process.env }),
 };
 
+const sinkCommand = (name: keyof typeof sinkCommands): CliCommand => ({
+  summary: sinkCommands[name].summary.replace(/^./, (c) => c.toUpperCase()),
+  run: (argv) => sinkCommands[name].run(argv, { env: process.env, out, err }),
+});
+
 const commands: Record<string, CliCommand> = {
   demo,
   fold,
@@ -90,6 +96,8 @@ const commands: Record<string, CliCommand> = {
   "catch-up": stripeCommand("catch-up"),
   "setup-webhook": stripeCommand("setup-webhook"),
   "test-connection": stripeCommand("test-connection"),
+  plan: sinkCommand("plan"),
+  resync: sinkCommand("resync"),
 };
 
 function help(): string {

@@ -9,7 +9,7 @@ import type { SinkConfig } from "../domain/sink-config.ts";
 import { diffRows } from "../sync.ts";
 import { type Command, EXIT, runCommand } from "./cli.ts";
 
-const usage = `usage: brevo-sink plan [--config sink.yaml] [--sample 10] [--json]
+const usage = `usage: pnpm cli plan [--config sink.yaml] [--sample 10] [--json]
 
 Dry run: diffs every customer of the projection against the last pushed state and prints what a
 resync would send (counts per kind and a sample). Never calls Brevo. Needs DATABASE_URL.`;

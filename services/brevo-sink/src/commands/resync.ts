@@ -4,7 +4,7 @@ import { loadSinkEnv } from "../config.ts";
 import { loadSinkConfigFile } from "../config-file.ts";
 import { type Command, EXIT, runCommand } from "./cli.ts";
 
-const usage = `usage: brevo-sink resync [--config sink.yaml]
+const usage = `usage: pnpm cli resync [--config sink.yaml]
 
 Diffs every customer (not only those changed since the cursor) against the last pushed state and
 pushes what differs: after a config change, or to retry everything. Unchanged customers cost no
