@@ -94,7 +94,17 @@ describe("pnpm cli fold", { timeout: 30_000 }, () => {
   it("lists every command in --help", () => {
     const run = cli(["--help"]);
     expect(run.code).toBe(0);
-    for (const name of ["demo", "fold", "backfill", "catch-up", "setup-webhook", "test-connection", "plan", "resync"])
+    for (const name of [
+      "demo",
+      "fold",
+      "backfill",
+      "catch-up",
+      "setup-webhook",
+      "test-connection",
+      "rebuild",
+      "plan",
+      "resync",
+    ])
       expect(run.stdout).toContain(name);
   });
 

@@ -3,6 +3,7 @@ import { createInterface } from "node:readline";
 import { commands as sinkCommands } from "@sbs/brevo-sink/commands";
 import { commands as ingestCommands } from "@sbs/ingest/commands";
 import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
+import { commands as projectorCommands } from "@sbs/projector/commands";
 import { runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { runDemo } from "./demo/command.ts";
@@ -89,6 +90,11 @@ const sinkCommand = (name: keyof typeof sinkCommands): CliCommand => ({
   run: (argv) => sinkCommands[name].run(argv, { env: process.env, out, err }),
 });
 
+const rebuild: CliCommand = {
+  summary: projectorCommands.rebuild.summary,
+  run: (argv) => projectorCommands.rebuild.run(argv, { env: process.env, out, err }),
+};
+
 const commands: Record<string, CliCommand> = {
   demo,
   fold,
@@ -96,6 +102,7 @@ const commands: Record<string, CliCommand> = {
   "catch-up": stripeCommand("catch-up"),
   "setup-webhook": stripeCommand("setup-webhook"),
   "test-connection": stripeCommand("test-connection"),
+  rebuild,
   plan: sinkCommand("plan"),
   resync: sinkCommand("resync"),
 };

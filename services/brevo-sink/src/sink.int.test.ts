@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { toReadModelRow } from "@sbs/projector/domain";
 import { createLogger, createPool, migrate, type Pool } from "@sbs/shared";
 import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toReadModelRow } from "@sbs/projector/domain";
 import { systemClock } from "./adapters/clock.ts";
 import { createPgEventSource } from "./adapters/pg-event-source.ts";
 import { createPgProjectionSource } from "./adapters/pg-projection-source.ts";

@@ -1,0 +1,176 @@
+/**
+ * Projector benchmark, on the real stack (`ensureTestStack`, as the ingest bench):
+ *   1. sustained events/s from the topic to committed Postgres state (live projector, in process),
+ *      beside it the ceiling: plain batched upserts of the same fact and customer rows;
+ *   2. the time to rebuild a generation from the whole topic (target < 90 s for 1M events).
+ * Run: `pnpm --filter @sbs/projector bench`. BENCH_EVENTS (1000000), BENCH_CUSTOMERS (100000),
+ * BENCH_PARTITIONS (6). Topics and the Postgres schema it creates are deleted at the end.
+ */
+import { randomBytes } from "node:crypto";
+import { ensureTestStack } from "@sbs/infra";
+import { createLogger, createPool } from "@sbs/shared";
+import pg from "pg";
+import { createProjector } from "../src/app.ts";
+import { loadProjectorConfig } from "../src/config.ts";
+import { catalogOf, customerFactsOf, deriveCustomer, foldAll, readModels } from "../src/domain/index.ts";
+import { decodeAll, type RawEvent } from "../src/domain/stripe-test-events.ts";
+import { runRebuild } from "../src/rebuild.ts";
+import { writeProjections } from "../src/store/customer-store.ts";
+import { writeFacts } from "../src/store/fact-store.ts";
+import { createGeneration } from "../src/store/positions.ts";
+import { FACT_KINDS, STATE_KEY } from "../src/store/tables.ts";
+import { openTestEventLog } from "../src/testing/event-log.ts";
+import { generateHistory } from "../src/testing/history.ts";
+
+const env = process.env;
+const EVENTS = Number(env["BENCH_EVENTS"] ?? 1_000_000);
+const CUSTOMERS = Number(env["BENCH_CUSTOMERS"] ?? 100_000);
+const PARTITIONS = Number(env["BENCH_PARTITIONS"] ?? 6);
+const say = (line: string) => console.error(`[bench] ${line}`);
+const figure = (name: string, value: number, unit: string, baseline: number | null) => {
+  const ratio = baseline ? Number((value / baseline).toFixed(3)) : null;
+  console.log(
+    JSON.stringify({ bench: "projector", figure: name, value: Number(value.toFixed(1)), unit, baseline, ratio }),
+  );
+};
+
+async function main() {
+  const stack = await ensureTestStack(env, say);
+  const { endpoints } = stack;
+  const logger = createLogger({ service: "projector-bench", level: "warn" });
+  const suffix = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  const schema = `bench_${suffix}`;
+  const topic = `projector-bench-${suffix}`;
+  const admin = new pg.Client({ connectionString: endpoints.databaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const config = loadProjectorConfig({
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(","),
+    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    DATABASE_URL: endpoints.databaseUrl,
+    DATABASE_SCHEMA: schema,
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: `projector-bench-${suffix}`,
+    HTTP_PORT: "0",
+    LOG_LEVEL: "warn",
+  });
+  const pool = createPool({ url: endpoints.databaseUrl, schema, applicationName: "projector-bench" });
+  const log = await openTestEventLog({
+    brokers: endpoints.kafkaBrokers,
+    registryUrl: endpoints.schemaRegistryUrl,
+    topic,
+    partitions: PARTITIONS,
+    logger,
+  });
+  try {
+    say(`generating ${EVENTS} events over ${CUSTOMERS} customers (padded to realistic payload sizes)`);
+    const history: RawEvent[] = generateHistory({
+      seed: 42,
+      events: EVENTS,
+      customers: CUSTOMERS,
+      padded: true,
+      prefix: "b",
+      spanSeconds: 86_400 * 30,
+    });
+    const bytes = JSON.stringify(history.slice(0, 1000)).length / 1000;
+    say(`producing to ${topic} (${PARTITIONS} partitions, ~${Math.round(bytes)} B per payload)`);
+    const produceStart = performance.now();
+    await log.append(history);
+    say(`produced in ${((performance.now() - produceStart) / 1000).toFixed(1)} s`);
+
+    // 1. Live projector: topic → committed Postgres state.
+    const projector = createProjector(config, { logger });
+    const processed = async (generation: number) => {
+      const { rows } = await pool
+        .query<{ n: string }>("SELECT COALESCE(sum(next_offset), 0) AS n FROM processed_offset WHERE generation = $1", [
+          generation,
+        ])
+        .catch(() => ({ rows: [{ n: "0" }] }));
+      return Number(rows[0]?.n ?? 0);
+    };
+    await projector.start();
+    let firstAt: number | undefined;
+    let firstCount = 0;
+    for (;;) {
+      const n = await processed(1);
+      if (n > 0 && firstAt === undefined) {
+        firstAt = performance.now();
+        firstCount = n;
+      }
+      if (n >= EVENTS) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const liveSeconds = (performance.now() - (firstAt ?? performance.now())) / 1000;
+    const liveRate = (EVENTS - firstCount) / liveSeconds;
+    await projector.stop();
+    say(`live projector: ${EVENTS - firstCount} events committed in ${liveSeconds.toFixed(1)} s`);
+
+    // Ceiling: the same final rows, written with plain batched multi-row upserts, no Kafka, no fold.
+    const state = foldAll(decodeAll(history));
+    const catalog = catalogOf(state);
+    const rows = customerFactsOf(state).map((facts) => ({ model: deriveCustomer(facts, catalog), catalogRefs: [] }));
+    const ceilingGen = await createGeneration(pool);
+    const client = await pool.connect();
+    const batch = 2000;
+    const ceilingStart = performance.now();
+    let factRows = 0;
+    for (const kind of FACT_KINDS) {
+      const entries = [...state[STATE_KEY[kind]].entries()];
+      factRows += entries.length;
+      for (let i = 0; i < entries.length; i += batch) {
+        await client.query("BEGIN");
+        await writeFacts(
+          client,
+          ceilingGen,
+          new Map([[kind, entries.slice(i, i + batch).map(([id, fact]) => ({ id, fact }))]]),
+        );
+        await client.query("COMMIT");
+      }
+    }
+    for (let i = 0; i < rows.length; i += batch) {
+      await client.query("BEGIN");
+      await writeProjections(client, ceilingGen, rows.slice(i, i + batch));
+      await client.query("COMMIT");
+    }
+    const ceilingSeconds = (performance.now() - ceilingStart) / 1000;
+    client.release();
+    const ceilingRate = EVENTS / ceilingSeconds;
+    say(
+      `ceiling: ${factRows} fact rows + ${rows.length} customer rows upserted in ${ceilingSeconds.toFixed(1)} s (${Math.round(ceilingRate)} events/s equivalent)`,
+    );
+    console.log(
+      `sustained: ${Math.round(liveRate)} events/s topic → committed Postgres (target ≥ 20000), ceiling ${Math.round(ceilingRate)} events/s of plain upserts (${((liveRate / ceilingRate) * 100).toFixed(0)} %)`,
+    );
+    figure("sustained_events_per_s", liveRate, "events/s", Math.round(ceilingRate));
+    void readModels;
+
+    // 2. Rebuild from offset 0 into a new generation.
+    const rebuild = await runRebuild(
+      { fresh: true, switch: true, progressIntervalMs: 5000 },
+      { config, logger, err: { write: (t: string) => process.stderr.write(`[bench] ${t}`) } },
+    );
+    console.log(
+      `rebuild: ${rebuild.records} events in ${rebuild.seconds.toFixed(1)} s (${Math.round(rebuild.records / rebuild.seconds)} events/s; target < 90 s for 1M)`,
+    );
+    figure("rebuild_seconds", rebuild.seconds, "s", 90);
+    figure("rebuild_events_per_s", rebuild.records / rebuild.seconds, "events/s", null);
+  } finally {
+    await log.close();
+    const kafkaAdmin = log.kafka.admin();
+    await kafkaAdmin.connect();
+    await kafkaAdmin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
+    await kafkaAdmin.disconnect();
+    await pool.end();
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+    await stack.teardown?.();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

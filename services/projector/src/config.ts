@@ -1,0 +1,86 @@
+import { env, loadConfig, stackEnvSchema } from "@sbs/shared";
+import { z } from "zod";
+import {
+  CHARTMOGUL_MRR_RULES,
+  type MrrRules,
+  PADDLE_MRR_RULES,
+  PROFITWELL_MRR_RULES,
+  STRIPE_MRR_RULES,
+} from "./domain/index.ts";
+
+const MRR_RULES: Readonly<Record<string, MrrRules>> = {
+  stripe: STRIPE_MRR_RULES,
+  chartmogul: CHARTMOGUL_MRR_RULES,
+  paddle: PADDLE_MRR_RULES,
+  profitwell: PROFITWELL_MRR_RULES,
+};
+
+const schema = stackEnvSchema
+  .extend({
+    // One projector per topic: test and live events must never meet in one projection.
+    KAFKA_TOPIC: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name")
+      .default("stripe.events.test"),
+    // Defaults to `<KAFKA_TOPIC>.dlq`.
+    KAFKA_DLQ_TOPIC: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name")
+      .optional(),
+    KAFKA_GROUP_ID: z.string().min(1).default("projector"),
+    KAFKA_REPLICATION_FACTOR: env.positiveInt(1),
+    // Partitions processed at once; Postgres serialises their transactions, the overlap hides decode time.
+    PARTITIONS_CONCURRENCY: env.positiveInt(2),
+    // Bigger fetches make bigger batches: fewer transactions per event.
+    FETCH_MAX_BYTES_PER_PARTITION: env.positiveInt(8 * 1024 * 1024),
+    KAFKA_SESSION_TIMEOUT_MS: env.positiveInt(30_000),
+    // Postgres schema of the projection tables (search_path); default the connection's.
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, "must be a plain lower-case identifier")
+      .optional(),
+    DATABASE_POOL_SIZE: env.positiveInt(4),
+    MIGRATE_ON_START: env.bool(true),
+    // off: a crash may lose the last commits, which are then replayed from Kafka (state and offset go together).
+    DATABASE_SYNCHRONOUS_COMMIT: env.bool(false),
+    // Attempts for a deterministic failure (bad bytes, invalid event, reducer exception) before it is dead-lettered.
+    DEAD_LETTER_ATTEMPTS: env.positiveInt(3),
+    RETRY_BASE_MS: env.positiveInt(200),
+    RETRY_MAX_MS: env.positiveInt(30_000),
+    MRR_RULES: z.enum(["stripe", "chartmogul", "paddle", "profitwell"]).default("stripe"),
+    HTTP_HOST: z.string().default("0.0.0.0"),
+    HTTP_PORT: env.port(9465),
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
+  })
+  .transform((e) => ({
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      topic: e.KAFKA_TOPIC,
+      dlqTopic: e.KAFKA_DLQ_TOPIC ?? `${e.KAFKA_TOPIC}.dlq`,
+      groupId: e.KAFKA_GROUP_ID,
+      replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+      partitionsConcurrency: e.PARTITIONS_CONCURRENCY,
+      maxBytesPerPartition: e.FETCH_MAX_BYTES_PER_PARTITION,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    },
+    schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+    database: {
+      url: e.DATABASE_URL,
+      ...(e.DATABASE_SCHEMA ? { schema: e.DATABASE_SCHEMA } : {}),
+      poolSize: e.DATABASE_POOL_SIZE,
+      migrateOnStart: e.MIGRATE_ON_START,
+      synchronousCommit: e.DATABASE_SYNCHRONOUS_COMMIT,
+    },
+    deadLetterAttempts: e.DEAD_LETTER_ATTEMPTS,
+    retry: { baseDelayMs: e.RETRY_BASE_MS, maxDelayMs: e.RETRY_MAX_MS },
+    readModel: { mrr: MRR_RULES[e.MRR_RULES] ?? STRIPE_MRR_RULES },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  }));
+
+export type ProjectorConfig = z.output<typeof schema>;
+
+export function loadProjectorConfig(environment: Record<string, string | undefined>): ProjectorConfig {
+  return loadConfig("projector", schema, environment);
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics of the projector; one registry per instance so tests can run several. */
+export function createProjectorMetrics(registry: Registry = new Registry()) {
+  return {
+    registry,
+    records: new Counter({
+      name: "projector_records_total",
+      help: "Records read, by outcome: applied (valid events, used or ignored by the read model), dead_lettered, skipped (below the stored offset)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: "projector_dead_letters_total",
+      help: "Records published to the dead-letter topic, by error class",
+      labelNames: ["error_class"] as const,
+      registers: [registry],
+    }),
+    transientErrors: new Counter({
+      name: "projector_transient_errors_total",
+      help: "Batch attempts that failed on a transient error (Postgres, Kafka, registry) and were retried",
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: "projector_batch_duration_seconds",
+      help: "Time from receiving a batch to its Postgres commit",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    customersDerived: new Counter({
+      name: "projector_customers_derived_total",
+      help: "Customer read models derived again because their facts changed",
+      registers: [registry],
+    }),
+    lag: new Gauge({
+      name: "projector_lag_records",
+      help: "Records between the stored next offset and the partition's high-water mark",
+      labelNames: ["topic", "partition"] as const,
+      registers: [registry],
+    }),
+    generation: new Gauge({
+      name: "projector_generation",
+      help: "Generation of the projection tables this instance writes",
+      registers: [registry],
+    }),
+    lastCommit: new Gauge({
+      name: "projector_last_commit_timestamp_seconds",
+      help: "Unix time of the last batch committed to Postgres",
+      registers: [registry],
+    }),
+  };
+}
+
+export type ProjectorMetrics = ReturnType<typeof createProjectorMetrics>;

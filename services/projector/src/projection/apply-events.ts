@@ -1,0 +1,185 @@
+import {
+  customerFactsOf,
+  DEFAULT_READ_MODEL_OPTIONS,
+  type DecodedEvent,
+  deriveCustomer,
+  foldMany,
+  type ReadModelOptions,
+} from "../domain/index.ts";
+import type { ProjectionWrite } from "../store/customer-store.ts";
+import type { FactWrite, LoadedFact } from "../store/fact-store.ts";
+import {
+  asFoldState,
+  CATALOG_KINDS,
+  type CatalogKind,
+  emptyWorkingState,
+  FACT_KINDS,
+  type FactKind,
+  STATE_KEY,
+  type StoredFact,
+  type WorkingState,
+} from "../store/tables.ts";
+import type { ProjectionStore } from "./projection-store.ts";
+import { createRecordingCatalog } from "./recording-catalog.ts";
+
+/** The domain threw: deterministic for the same input, so the events involved are poison. */
+export class ReducerError extends Error {
+  override readonly name = "ReducerError";
+}
+
+export interface ApplyResult {
+  readonly factsWritten: number;
+  readonly customersDerived: number;
+  readonly customersDeleted: number;
+}
+
+const isCatalogKind = (kind: FactKind): kind is CatalogKind => (CATALOG_KINDS as readonly string[]).includes(kind);
+
+const domain = <T>(what: string, fn: () => T): T => {
+  try {
+    return fn();
+  } catch (cause) {
+    throw new ReducerError(`${what} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+};
+
+const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+};
+
+const putAll = (state: WorkingState, rows: readonly LoadedFact[], overwrite: boolean) => {
+  for (const row of rows) {
+    const map = state[STATE_KEY[row.kind]];
+    if (overwrite || !map.has(row.id)) map.set(row.id, row.fact);
+  }
+};
+
+/**
+ * evolve* keeps the old winner object when it still wins, so a different winner means a strictly
+ * newer version; the other fields are order-free aggregates (numbers or null).
+ */
+const factChanged = (before: StoredFact | undefined, after: StoredFact): boolean => {
+  if (before === undefined || before.winner !== after.winner) return true;
+  for (const key of Object.keys(after)) if (key !== "winner" && before[key] !== after[key]) return true;
+  return false;
+};
+
+const ownerOf = (fact: StoredFact | undefined, field: "customer" | "charge"): string | null => {
+  const value = fact?.winner.data[field];
+  return typeof value === "string" ? value : null;
+};
+
+/**
+ * The incremental fold behind the projector and the rebuild: loads the facts the events touch,
+ * folds the events onto them with the domain's `foldMany`, writes the facts that changed, and
+ * derives again every customer whose facts or looked-up catalog entries changed. Because every
+ * evolve* is a semilattice join and deriveCustomer a pure function of the facts, the rows equal
+ * what `readModels(foldAll(all events))` gives, whatever the batching.
+ */
+export async function applyEvents(
+  store: ProjectionStore,
+  events: readonly DecodedEvent[],
+  options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
+): Promise<ApplyResult> {
+  // 1. Facts the events touch, plus the charges refunds and disputes point at (their customer).
+  const touched = new Map<FactKind, Set<string>>();
+  const wanted = new Map<FactKind, Set<string>>();
+  for (const event of events) {
+    if (event.outcome !== "snapshot") continue;
+    const { kind, data } = event.snapshot;
+    addTo(touched, kind, data.id);
+    addTo(wanted, kind, data.id);
+    if ((kind === "refund" || kind === "dispute") && data.charge !== null) addTo(wanted, "charge", data.charge);
+  }
+  if (touched.size === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0 };
+
+  const base = emptyWorkingState();
+  putAll(base, await store.loadFactsById(wanted), true);
+  const folded = domain("fold", () => foldMany(asFoldState(base), events)) as unknown as WorkingState;
+
+  // 2. What changed, and which customers it concerns.
+  const writes = new Map<FactKind, FactWrite[]>();
+  const affected = new Set<string>();
+  const chargesOfChanged = new Set<string>();
+  const changedCatalog: string[] = [];
+  let factsWritten = 0;
+  for (const [kind, ids] of touched) {
+    const key = STATE_KEY[kind];
+    const rows: FactWrite[] = [];
+    for (const id of ids) {
+      const after = folded[key].get(id) as StoredFact | undefined;
+      const before = base[key].get(id) as StoredFact | undefined;
+      if (after === undefined || !factChanged(before, after)) continue;
+      rows.push({ id, fact: after });
+      if (kind === "customer") affected.add(id);
+      else if (kind === "charge" || kind === "invoice" || kind === "subscription") {
+        for (const owner of [ownerOf(before, "customer"), ownerOf(after, "customer")]) if (owner) affected.add(owner);
+      } else if (kind === "refund" || kind === "dispute") {
+        for (const charge of [ownerOf(before, "charge"), ownerOf(after, "charge")])
+          if (charge) chargesOfChanged.add(charge);
+      } else if (isCatalogKind(kind)) changedCatalog.push(`${kind}:${id}`);
+    }
+    if (rows.length > 0) writes.set(kind, rows);
+    factsWritten += rows.length;
+  }
+  if (factsWritten === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0 };
+
+  // A refund's previous charge is not among the loaded ones only if the refund moved: rare.
+  const unknownCharges = [...chargesOfChanged].filter(
+    (id) => !folded.charges.has(id) && !wanted.get("charge")?.has(id),
+  );
+  if (unknownCharges.length > 0) {
+    putAll(folded, await store.loadFactsById(new Map([["charge", new Set(unknownCharges)]])), false);
+  }
+  for (const charge of chargesOfChanged) {
+    const owner = ownerOf(folded.charges.get(charge) as StoredFact | undefined, "customer");
+    if (owner) affected.add(owner);
+  }
+  for (const id of await store.customersReferencing(changedCatalog)) affected.add(id);
+
+  // 3. Everything the affected customers own: stored facts overlaid with the batch's.
+  const working = emptyWorkingState();
+  putAll(working, await store.loadFactsOfCustomers([...affected]), true);
+  for (const kind of FACT_KINDS)
+    for (const [id, fact] of folded[STATE_KEY[kind]]) working[STATE_KEY[kind]].set(id, fact);
+  const ownCharges: string[] = [];
+  for (const [id, fact] of working.charges) {
+    const owner = ownerOf(fact as StoredFact, "customer");
+    if (owner !== null && affected.has(owner)) ownCharges.push(id);
+  }
+  putAll(working, await store.loadFactsOfCharges(ownCharges), false);
+
+  // 4. Derive, loading catalog entries the derivations ask for until none is missing.
+  const asked = new Map<CatalogKind, Set<string>>(CATALOG_KINDS.map((k) => [k, new Set(wanted.get(k) ?? [])]));
+  const groups = customerFactsOf(asFoldState(working)).filter((g) => affected.has(g.customerId));
+  const derived = new Map<string, ProjectionWrite>();
+  let pending = groups;
+  for (;;) {
+    const missing = new Map<CatalogKind, Set<string>>();
+    const recording = createRecordingCatalog(working, asked, missing);
+    for (const group of pending) {
+      recording.reset();
+      const model = domain(`deriving ${group.customerId}`, () => deriveCustomer(group, recording.catalog, options));
+      derived.set(group.customerId, { model, catalogRefs: [...recording.refs].sort() });
+    }
+    if (missing.size === 0) break;
+    putAll(working, await store.loadFactsById(missing), true);
+    const loadedNow = new Set<string>();
+    for (const [kind, ids] of missing) {
+      for (const id of ids) {
+        asked.get(kind)?.add(id);
+        loadedNow.add(`${kind}:${id}`);
+      }
+    }
+    pending = pending.filter((g) => derived.get(g.customerId)?.catalogRefs.some((ref) => loadedNow.has(ref)));
+  }
+
+  // 5. Write: facts, rows, and rows of customers no fact names any more.
+  const gone = [...affected].filter((id) => !derived.has(id));
+  await store.writeFacts(writes);
+  await store.writeProjections([...derived.values()]);
+  await store.deleteProjections(gone);
+  return { factsWritten, customersDerived: derived.size, customersDeleted: gone.length };
+}

@@ -1,0 +1,118 @@
+import type { ClientBase } from "pg";
+
+/**
+ * Positions and generations. One transaction-scoped advisory lock per (schema, generation)
+ * serialises every batch that writes a generation: partitions share facts (a product, a refund
+ * keyed apart from its charge), and the incremental fold reads facts, derives, then writes, which
+ * is only exact if no other batch of the same generation commits in between.
+ */
+export async function lockGeneration(db: ClientBase, generation: number, synchronousCommit = true): Promise<void> {
+  // Asynchronous commit (optional) is safe here: state and offset are lost or kept together, and
+  // what a crash loses is replayed from Kafka, whose offsets never run ahead of Postgres.
+  await db.query(
+    "SELECT set_config('synchronous_commit', $2, true), pg_advisory_xact_lock(hashtext(current_schema()), $1)",
+    [generation, synchronousCommit ? "on" : "off"],
+  );
+}
+
+export async function livePointer(db: Pick<ClientBase, "query">): Promise<number> {
+  const { rows } = await db.query<{ generation: number }>("SELECT generation FROM projection_pointer");
+  const row = rows[0];
+  if (!row) throw new Error("projection_pointer is empty: were the migrations applied?");
+  return row.generation;
+}
+
+/** Stored next offsets of a generation for one topic, by partition (absent: nothing processed yet). */
+export async function nextOffsets(
+  db: Pick<ClientBase, "query">,
+  generation: number,
+  topic: string,
+): Promise<Map<number, bigint>> {
+  const { rows } = await db.query<{ partition: number; next_offset: string }>(
+    "SELECT partition, next_offset FROM processed_offset WHERE generation = $1 AND topic = $2",
+    [generation, topic],
+  );
+  return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+}
+
+export async function nextOffset(
+  db: Pick<ClientBase, "query">,
+  generation: number,
+  topic: string,
+  partition: number,
+): Promise<bigint> {
+  const { rows } = await db.query<{ next_offset: string }>(
+    "SELECT next_offset FROM processed_offset WHERE generation = $1 AND topic = $2 AND partition = $3",
+    [generation, topic, partition],
+  );
+  return rows[0] ? BigInt(rows[0].next_offset) : 0n;
+}
+
+export async function advanceOffset(
+  db: ClientBase,
+  at: { generation: number; topic: string; partition: number },
+  next: bigint,
+  counts: { applied: number; deadLettered: number },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO processed_offset (generation, topic, partition, next_offset, applied_count, dead_lettered_count)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (generation, topic, partition) DO UPDATE SET
+       next_offset = GREATEST(processed_offset.next_offset, EXCLUDED.next_offset),
+       applied_count = processed_offset.applied_count + EXCLUDED.applied_count,
+       dead_lettered_count = processed_offset.dead_lettered_count + EXCLUDED.dead_lettered_count,
+       updated_at = now()`,
+    [at.generation, at.topic, at.partition, next.toString(), counts.applied, counts.deadLettered],
+  );
+}
+
+/** Opens a new generation for a rebuild (state `building`); the live one is untouched. */
+export async function createGeneration(db: Pick<ClientBase, "query">): Promise<number> {
+  const { rows } = await db.query<{ generation: number }>(
+    `INSERT INTO projection_generation (generation, state)
+     SELECT COALESCE(max(generation), 0) + 1, 'building' FROM projection_generation
+     RETURNING generation`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error("could not create a generation");
+  return row.generation;
+}
+
+export async function generationStates(db: Pick<ClientBase, "query">): Promise<Map<number, string>> {
+  const { rows } = await db.query<{ generation: number; state: string }>(
+    "SELECT generation, state FROM projection_generation ORDER BY generation",
+  );
+  return new Map(rows.map((r) => [r.generation, r.state]));
+}
+
+/**
+ * Points readers (the view, the live projector) at `generation` in one transaction; the
+ * previous one is kept as `retired` for rollback (switching back to it is the same call).
+ * `verify` runs inside the transaction, after the lock, and may refuse by throwing.
+ */
+export async function switchGeneration(
+  db: ClientBase,
+  generation: number,
+  verify: (db: ClientBase) => Promise<void> = async () => {},
+): Promise<{ from: number; to: number }> {
+  await db.query("BEGIN");
+  try {
+    const { rows } = await db.query<{ generation: number }>("SELECT generation FROM projection_pointer FOR UPDATE");
+    const from = rows[0]?.generation;
+    if (from === undefined) throw new Error("projection_pointer is empty");
+    await verify(db);
+    await db.query("UPDATE projection_pointer SET generation = $1, switched_at = now()", [generation]);
+    await db.query(
+      `UPDATE projection_generation SET
+         state = CASE WHEN generation = $1 THEN 'live' ELSE 'retired' END,
+         switched_at = CASE WHEN generation = $1 THEN now() ELSE switched_at END
+       WHERE generation = $1 OR generation = $2`,
+      [generation, from],
+    );
+    await db.query("COMMIT");
+    return { from, to: generation };
+  } catch (error) {
+    await db.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}

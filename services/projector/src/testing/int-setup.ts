@@ -1,0 +1,63 @@
+import { createLogger, createPool } from "@sbs/shared";
+import { isolatedSchema, testStack, uniqueName, waitFor } from "@sbs/shared/testing";
+import type { Pool } from "pg";
+import { loadProjectorConfig, type ProjectorConfig } from "../config.ts";
+
+export const silent = createLogger({ service: "projector-int", level: "silent" });
+
+/** One test file's world: its own Postgres schema, topic and consumer group on the shared stack. */
+export async function isolatedProjectorEnv(name: string) {
+  const stack = testStack();
+  const schema = await isolatedSchema(stack.databaseUrl);
+  const topic = uniqueName(`proj-${name}`);
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+    SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    DATABASE_URL: stack.databaseUrl,
+    DATABASE_SCHEMA: schema.schema,
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: uniqueName(`proj-${name}-group`),
+    HTTP_HOST: "127.0.0.1",
+    HTTP_PORT: "0",
+    LOG_LEVEL: "silent",
+    RETRY_BASE_MS: "50",
+    RETRY_MAX_MS: "1000",
+    KAFKA_SESSION_TIMEOUT_MS: "10000",
+  };
+  const config: ProjectorConfig = loadProjectorConfig(env);
+  const pool: Pool = createPool({ url: stack.databaseUrl, schema: schema.schema, applicationName: "projector-int" });
+  return {
+    stack,
+    env,
+    config,
+    topic,
+    pool,
+    async dispose() {
+      await pool.end();
+      await schema.drop();
+    },
+  };
+}
+
+/** Waits until the generation's stored offsets reach `records` in total (one topic, offsets from 0). */
+export async function waitForProcessed(
+  pool: Pool,
+  generation: number,
+  topic: string,
+  records: number,
+  timeoutMs = 60_000,
+) {
+  await waitFor(
+    `generation ${generation} to process ${records} records of ${topic}`,
+    async () => {
+      const { rows } = await pool
+        .query<{ next: string }>(
+          "SELECT COALESCE(sum(next_offset), 0) AS next FROM processed_offset WHERE generation = $1 AND topic = $2",
+          [generation, topic],
+        )
+        .catch(() => ({ rows: [{ next: "0" }] }));
+      return Number(rows[0]?.next ?? 0) >= records ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
