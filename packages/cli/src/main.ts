@@ -7,6 +7,7 @@ import { commands as projectorCommands } from "@sbs/projector/commands";
 import { runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { runDemo } from "./demo/command.ts";
+import { runPipeline } from "./start/pipeline.ts";
 
 /**
  * `pnpm cli <command>`: one entry point for every operator command. Exit codes: 0 ok, 1 failure,
@@ -95,7 +96,21 @@ const rebuild: CliCommand = {
   run: (argv) => projectorCommands.rebuild.run(argv, { env: process.env, out, err }),
 };
 
+const start: CliCommand = {
+  summary: "Run the whole pipeline locally: stack, ingest, projector and brevo-sink (fake Brevo without BREVO_API_KEY)",
+  run: (argv) => {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      out.write(
+        "usage: pnpm start   (= pnpm cli start)\n\nStarts the stack, then ingest, projector and brevo-sink as three processes, and prints\nwhere everything is. Without BREVO_API_KEY the sink talks to a local fake Brevo. Ctrl-C stops.\n",
+      );
+      return Promise.resolve(0);
+    }
+    return runPipeline(process.env, (line) => err.write(`[pipeline] ${line}\n`));
+  },
+};
+
 const commands: Record<string, CliCommand> = {
+  start,
   demo,
   fold,
   backfill: stripeCommand("backfill"),

@@ -3,7 +3,15 @@ export { AppError, errorMessage, isRetriable } from "./errors.ts";
 export { createKafka, ensureTopics, type KafkaClientConfig, type TopicOutcome, type TopicSpec } from "./kafka.ts";
 export { createLogThrottle } from "./log-throttle.ts";
 export { createLogger, type Logger, type LoggerConfig, REDACT_PATHS } from "./logger.ts";
-export { createPool, type MigrationConfig, migrate, type Pool, type PoolClient, type PoolConfig } from "./postgres.ts";
+export {
+  createPool,
+  type MigrationConfig,
+  migrate,
+  migrationsTableFor,
+  type Pool,
+  type PoolClient,
+  type PoolConfig,
+} from "./postgres.ts";
 export { backoffDelay, type RetryOptions, retry } from "./retry.ts";
 export { createSchemaRegistry, registerAvroSchema, SchemaRegistry } from "./schema-registry.ts";
 export { createShutdown, onSignals, type Shutdown } from "./shutdown.ts";

@@ -1,3 +1,4 @@
+import { basename, dirname, resolve } from "node:path";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { AppError } from "./errors.ts";
@@ -28,15 +29,26 @@ export interface MigrationConfig {
   /** Folder of `NNNN_name.sql` files with `-- Up Migration` / `-- Down Migration` sections. */
   dir: string;
   schema?: string;
+  /**
+   * Where node-pg-migrate records what ran. Services share a database, so each needs its own
+   * table; the default is `pgmigrations_<folder that holds the migrations folder>`.
+   */
+  table?: string;
   logger: Logger;
+}
+
+/** services/projector/migrations -> pgmigrations_projector */
+export function migrationsTableFor(dir: string): string {
+  const owner = basename(dirname(resolve(dir)));
+  return `pgmigrations_${owner.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
 }
 
 /** Our own advisory lock key ("sbs-migrate" as an int64); held for the whole run. */
 const MIGRATION_LOCK = "7237105866725089893";
 
 /**
- * Applies pending migrations with node-pg-migrate and records them in `pgmigrations` inside the
- * target schema. node-pg-migrate only *tries* its lock and fails when another instance holds it;
+ * Applies pending migrations with node-pg-migrate and records them in the service's own table
+ * (`migrationsTableFor`) inside the target schema. node-pg-migrate only *tries* its lock and fails when another instance holds it;
  * we take a blocking advisory lock first, so instances that start together wait their turn and
  * each migration is applied exactly once.
  */
@@ -51,7 +63,7 @@ export async function migrate(config: MigrationConfig): Promise<string[]> {
       noLock: true,
       dir: config.dir,
       direction: "up",
-      migrationsTable: "pgmigrations",
+      migrationsTable: config.table ?? migrationsTableFor(config.dir),
       checkOrder: true,
       singleTransaction: true,
       ...(config.schema ? { schema: config.schema, createSchema: true } : {}),

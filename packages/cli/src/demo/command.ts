@@ -1,8 +1,10 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runFold } from "@sbs/projector/fold-cli";
+import { type PipelineInfo, pipelineFile } from "../start/pipeline.ts";
 import { deliver } from "./deliver.ts";
 import { generateHistory, type StripeEventObject } from "./history.ts";
+import { showPipeline } from "./show-pipeline.ts";
 
 export const demoUsage = `usage: pnpm cli demo [--customers N] [--days D] [--seed S] [--out FILE] [--webhook URL [--secret whsec_…]]
 
@@ -16,7 +18,8 @@ Stripe does: signed, out of order, some events twice, failures retried.
   --seed S        same seed, same history (default 1)
   --out FILE      also write the events as NDJSON (for pnpm cli fold)
   --webhook URL   deliver to this endpoint, e.g. http://127.0.0.1:8080/webhooks/stripe
-  --secret S      signing secret (default: the first of STRIPE_WEBHOOK_SECRETS)`;
+  --secret S      signing secret (default: the first of STRIPE_WEBHOOK_SECRETS)
+  --pipeline      deliver to the pipeline \`pnpm start\` runs, then show its projections and Brevo contacts`;
 
 interface Io {
   out: (text: string) => void;
@@ -52,15 +55,21 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     io.err(`wrote ${values.out} (fold it with: pnpm cli fold ${values.out})\n`);
   }
 
-  if (values.webhook) {
-    const secret = values.secret ?? firstSecret(io.env["STRIPE_WEBHOOK_SECRETS"]);
+  const pipeline = values.pipeline ? readPipeline(io.env) : undefined;
+  if (values.pipeline && !pipeline) {
+    io.err("error: no running pipeline found; start it with `pnpm start` in another terminal\n");
+    return 1;
+  }
+  const webhook = values.webhook ?? pipeline?.webhookUrl;
+  if (webhook) {
+    const secret = values.secret ?? pipeline?.secret ?? firstSecret(io.env["STRIPE_WEBHOOK_SECRETS"]);
     if (!secret) {
       io.err("error: --webhook needs --secret or STRIPE_WEBHOOK_SECRETS to sign deliveries\n");
       return 2;
     }
     const started = Date.now();
     const report = await deliver(events, {
-      url: values.webhook,
+      url: webhook,
       secret,
       concurrency: 16,
       duplicateRate: 0.05,
@@ -82,8 +91,20 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     }
   }
 
+  if (pipeline) {
+    io.out(await showPipeline(pipeline, customers, io));
+    return 0;
+  }
   io.out(await preview(events));
   return 0;
+}
+
+function readPipeline(env: Record<string, string | undefined>): PipelineInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(pipelineFile(env), "utf8")) as PipelineInfo;
+  } catch {
+    return undefined;
+  }
 }
 
 function parse(argv: string[]) {
@@ -98,6 +119,7 @@ function parse(argv: string[]) {
       out: { type: "string" },
       webhook: { type: "string" },
       secret: { type: "string" },
+      pipeline: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   }).values;

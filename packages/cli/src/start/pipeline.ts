@@ -1,0 +1,196 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
+import { stackUp } from "@sbs/infra";
+import { stateDir } from "@sbs/infra/paths";
+
+/**
+ * `pnpm start`: the whole pipeline on one machine. The stack comes up (or is found), then ingest,
+ * projector and sink run as three processes, as they would in production: each can fail, restart
+ * and scale on its own, and together they use more than one core. Brevo is the real one when
+ * BREVO_API_KEY is set, otherwise a local fake that follows Brevo's contract (nothing leaves the
+ * machine). Ctrl-C stops the three services; `pnpm stack:down` stops the stack.
+ */
+
+const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+const INGEST_PORT = 8080;
+const PROJECTOR_PORT = 9465;
+
+export interface PipelineInfo {
+  webhookUrl: string;
+  secret: string;
+  databaseUrl: string;
+  /** The fake's key only: a real key stays in the environment. */
+  brevo: { url: string; fake: boolean; apiKey?: string };
+}
+
+/** Where `pnpm demo` finds the running pipeline. */
+export function pipelineFile(env: Record<string, string | undefined>): string {
+  return join(stateDir(env), "pipeline.json");
+}
+
+/** A stable local signing secret, so a restart keeps accepting what `pnpm demo` signs. */
+function localSecret(dir: string): string {
+  const file = join(dir, "webhook-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const secret = `whsec_local_${randomBytes(16).toString("hex")}`;
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+export async function runPipeline(
+  env: Record<string, string | undefined>,
+  say: (line: string) => void,
+): Promise<number> {
+  const endpoints = await stackUp(env, (line) => say(`stack: ${line}`));
+  const dir = stateDir(env);
+  mkdirSync(join(dir, "logs"), { recursive: true });
+
+  const secrets = env["STRIPE_WEBHOOK_SECRETS"] ?? `local=${localSecret(dir)}`;
+  const fake = env["BREVO_API_KEY"] ? undefined : await startFakeBrevo({});
+  const brevo = fake
+    ? { apiKey: fake.apiKey, url: fake.url }
+    : { apiKey: env["BREVO_API_KEY"] ?? "", url: env["BREVO_BASE_URL"] ?? "https://api.brevo.com/v3" };
+  const sinkConfig = env["SINK_CONFIG_FILE"] ?? join(ROOT, "services/brevo-sink/sink.sample.yaml");
+
+  const common = {
+    ...env,
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(","),
+    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    DATABASE_URL: endpoints.databaseUrl,
+    LOG_LEVEL: env["LOG_LEVEL"] ?? "info",
+  };
+  const services: { name: string; entry: string; env: Record<string, string | undefined> }[] = [
+    {
+      name: "ingest",
+      entry: "services/ingest/src/main.ts",
+      env: { ...common, HTTP_PORT: String(INGEST_PORT), STRIPE_WEBHOOK_SECRETS: secrets },
+    },
+    {
+      name: "projector",
+      entry: "services/projector/src/main.ts",
+      env: { ...common, HTTP_PORT: String(PROJECTOR_PORT) },
+    },
+    {
+      name: "brevo-sink",
+      entry: "services/brevo-sink/src/main.ts",
+      env: {
+        ...common,
+        BREVO_API_KEY: brevo.apiKey,
+        BREVO_BASE_URL: brevo.url,
+        SINK_CONFIG_FILE: sinkConfig,
+        // Locally, show changes within seconds; in production the default interval is gentler.
+        SINK_INTERVAL_MS: env["SINK_INTERVAL_MS"] ?? "2000",
+      },
+    },
+  ];
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say("stopping ingest, projector and brevo-sink (the stack keeps running: pnpm stack:down stops it)");
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGTERM");
+            setTimeout(() => child.kill("SIGKILL"), 20_000).unref();
+          }),
+      ),
+    );
+    await fake?.close();
+    process.exit(code);
+  };
+
+  for (const service of services) {
+    const log = join(dir, "logs", `${service.name}.log`);
+    const out = openSync(log, "a");
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, service.entry)], {
+      cwd: ROOT,
+      env: service.env,
+      stdio: ["ignore", out, out],
+    });
+    children.set(service.name, child);
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      say(`${service.name} exited (${signal ?? `code ${code}`}); its log: ${log}`);
+      say(lastLines(log));
+      void stopAll(1);
+    });
+  }
+  process.once("SIGINT", () => void stopAll(0));
+  process.once("SIGTERM", () => void stopAll(0));
+
+  const webhookUrl = `http://127.0.0.1:${INGEST_PORT}/webhooks/stripe`;
+  const ready = await waitForOk(`http://127.0.0.1:${INGEST_PORT}/readyz`, 60_000);
+  if (!ready) {
+    say(`ingest did not become ready; see ${join(dir, "logs", "ingest.log")}`);
+    await stopAll(1);
+    return 1;
+  }
+  const secret = secrets.split(",")[0]?.split("=").pop() ?? "";
+  const info: PipelineInfo = {
+    webhookUrl,
+    secret,
+    databaseUrl: endpoints.databaseUrl,
+    brevo: fake ? { url: fake.url, fake: true, apiKey: fake.apiKey } : { url: brevo.url, fake: false },
+  };
+  writeFileSync(pipelineFile(env), JSON.stringify(info, null, 2), { mode: 0o600 });
+
+  say("");
+  say("the pipeline is running");
+  say(
+    `  Stripe webhooks   POST ${webhookUrl}   (signing secret in ${join(dir, "webhook-secret")} unless STRIPE_WEBHOOK_SECRETS is set)`,
+  );
+  say(`  ingest metrics    http://127.0.0.1:${INGEST_PORT}/metrics`);
+  say(`  projector metrics http://127.0.0.1:${PROJECTOR_PORT}/metrics`);
+  say(`  projections       ${endpoints.databaseUrl}  (view customer_metrics)`);
+  say(
+    fake
+      ? `  Brevo             FAKE Brevo at ${fake.url} — no BREVO_API_KEY set, nothing is sent to Brevo`
+      : `  Brevo             ${brevo.url} (BREVO_API_KEY is set: changes go to your Brevo account)`,
+  );
+  say(`  logs              ${join(dir, "logs")}/{ingest,projector,brevo-sink}.log`);
+  say("  sample data       pnpm demo     status: pnpm cli status     stop: Ctrl-C");
+  say("");
+
+  if (fake) {
+    let last = "";
+    setInterval(() => {
+      const line = `fake Brevo: ${fake.contacts.size} contacts, ${fake.events.length} events, ${fake.log.length} requests`;
+      if (line !== last) say(line);
+      last = line;
+    }, 5000).unref();
+  }
+  // Keep running until a signal or a service exit ends the process.
+  await new Promise(() => {});
+  return 0;
+}
+
+async function waitForOk(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return true;
+    } catch {
+      // Not up yet.
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+function lastLines(file: string, n = 10): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-n).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
