@@ -8,6 +8,7 @@ import { runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { runDemo } from "./demo/command.ts";
 import { runPipeline } from "./start/pipeline.ts";
+import { collectStatus, formatStatus } from "./status/status.ts";
 
 /**
  * `pnpm cli <command>`: one entry point for every operator command. Exit codes: 0 ok, 1 failure,
@@ -109,8 +110,25 @@ const start: CliCommand = {
   },
 };
 
+const status: CliCommand = {
+  summary: "Show the stack, projector (customers, lag, dead letters) and sink (contacts, backlog, failures)",
+  async run(argv) {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      out.write(
+        "usage: pnpm cli status [--json]\n\nExit code 0 when the stack is healthy and nothing is pending, 1 otherwise.\n",
+      );
+      return 0;
+    }
+    const report = await collectStatus(process.env);
+    out.write(argv.includes("--json") ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+    const pending = (report.projector?.deadLetters.pending ?? 0) > 0;
+    return report.stack.healthy && !pending ? 0 : 1;
+  },
+};
+
 const commands: Record<string, CliCommand> = {
   start,
+  status,
   demo,
   fold,
   backfill: stripeCommand("backfill"),
