@@ -1,8 +1,17 @@
 import { fileURLToPath } from "node:url";
-import { createPool, isRetriable, type Logger, migrate, type Pool } from "@sbs/shared";
+import {
+  createKafka,
+  createPool,
+  createSchemaRegistry,
+  isRetriable,
+  type Logger,
+  migrate,
+  type Pool,
+} from "@sbs/shared";
 import { type BrevoTransport, createBrevoTransport } from "./adapters/brevo-transport.ts";
 import { type Clock, systemClock } from "./adapters/clock.ts";
 import { type EventSource, noEvents } from "./adapters/event-source.ts";
+import { createKafkaEventConsumer, type KafkaEventConsumer } from "./adapters/kafka-event-consumer.ts";
 import { createPgEventSource } from "./adapters/pg-event-source.ts";
 import { createPgProjectionSource } from "./adapters/pg-projection-source.ts";
 import { createPgSinkState } from "./adapters/pg-sink-state.ts";
@@ -18,7 +27,11 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta
 export interface SinkAppDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
-  /** Custom events feed; default: Postgres when SINK_EVENTS_FROM_DB, else none (events off). */
+  /**
+   * Custom events feed read in each pass. Default: Postgres when SINK_EVENTS_FROM_DB; else, when
+   * KAFKA_BROKERS is set, a Kafka consumer on ingest's event topic (running beside the passes);
+   * else none (events off).
+   */
   readonly events?: EventSource;
   readonly fetch?: typeof fetch;
 }
@@ -28,11 +41,16 @@ export interface SinkApp {
   readonly state: SinkState;
   readonly source: ProjectionSource;
   readonly transport: BrevoTransport;
+  /** The Kafka events consumer, when that is the events feed. */
+  readonly eventsConsumer: KafkaEventConsumer | undefined;
   /** Migrations + attribute bootstrap; throws (refuses to start) on an incompatible attribute. */
   prepare(): Promise<void>;
   runOnce(mode?: SyncOptions["mode"]): Promise<SyncReport>;
-  /** Runs passes every intervalMs until stop(); transient failures are logged and retried next pass. */
-  start(): void;
+  /**
+   * Starts the events consumer (when Kafka is the events feed), then runs passes every intervalMs
+   * until stop(); transient failures are logged and retried next pass.
+   */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,10 +82,27 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
     ...(env.databaseSchema === undefined ? {} : { schema: env.databaseSchema }),
   });
   const state = createPgSinkState(pool);
-  const source = createPgProjectionSource(pool);
+  const source = createPgProjectionSource(pool, { schema: env.projectionSchema });
   const transport = createTransportFromEnv(env, deps);
   const logger = deps.logger;
+  const kafkaEvents = deps.events === undefined && !env.sync.eventsFromDb ? env.events.kafka : undefined;
   const events = deps.events ?? (env.sync.eventsFromDb ? createPgEventSource(pool) : noEvents);
+  const eventsConsumer =
+    kafkaEvents === undefined
+      ? undefined
+      : createKafkaEventConsumer({
+          kafka: createKafka({ brokers: kafkaEvents.brokers, clientId: "brevo-sink", logger }),
+          registry: createSchemaRegistry(kafkaEvents.schemaRegistryUrl),
+          topic: kafkaEvents.topic,
+          groupId: kafkaEvents.groupId,
+          config,
+          state,
+          transport,
+          logger,
+          clock,
+          contactWaitMs: env.events.contactWaitMs,
+          source,
+        });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
@@ -98,6 +133,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
     state,
     source,
     transport,
+    eventsConsumer,
     async prepare() {
       await migrate({
         url: env.databaseUrl,
@@ -108,12 +144,15 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
       await bootstrapAttributes(transport, config, logger);
     },
     runOnce,
-    start() {
+    async start() {
+      // A consumer that cannot connect refuses to start, as an incompatible attribute does.
+      await eventsConsumer?.start();
       running = pass();
     },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      await eventsConsumer?.stop();
       await running;
       await pool.end();
     },

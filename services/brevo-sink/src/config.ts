@@ -10,6 +10,12 @@ const schema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]*$/)
       .optional(),
+    // Schema of the projector's `customer_metrics` view when it is not on the sink's search_path
+    // (the sink's tables in a schema of their own); default: found through the search_path.
+    PROJECTION_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .optional(),
     LOG_LEVEL: env.logLevel(),
     BREVO_API_KEY: env.secret("a Brevo API key (xkeysib-…) with contacts and events permissions"),
     BREVO_BASE_URL: env.url("Brevo API base URL").default("https://api.brevo.com/v3"),
@@ -31,12 +37,28 @@ const schema = z
     // Brevo caps an import body at 10 MB and recommends ~8 MB.
     SINK_IMPORT_MAX_BYTES: env.positiveInt(8 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(15_000),
-    // Custom events need the projector's `customer_events` relation (pg-event-source.ts); off until it exists.
+    // Custom events from a `customer_events` relation (pg-event-source.ts) instead of Kafka.
     SINK_EVENTS_FROM_DB: env.bool(false),
+    // Custom events from ingest's event log (the default when KAFKA_BROKERS is set).
+    KAFKA_BROKERS: env.brokers().optional(),
+    SCHEMA_REGISTRY_URL: env.url("schema registry base URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7").optional(),
+    // stripe.events.live for a live-mode deployment: test and live events never share a topic.
+    SINK_EVENTS_TOPIC: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name")
+      .default("stripe.events.test"),
+    SINK_EVENTS_GROUP_ID: z.string().min(1).default("brevo-sink-events"),
+    // How long an event waits for its customer's contact to be pushed (after ingest received it).
+    SINK_EVENT_CONTACT_WAIT_MS: z.coerce.number().int().min(0).default(120_000),
+  })
+  .refine((e) => e.KAFKA_BROKERS === undefined || e.SCHEMA_REGISTRY_URL !== undefined, {
+    message: "required with KAFKA_BROKERS: schema registry base URL",
+    path: ["SCHEMA_REGISTRY_URL"],
   })
   .transform((e) => ({
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
+    projectionSchema: e.PROJECTION_SCHEMA,
     logLevel: e.LOG_LEVEL,
     configFile: e.SINK_CONFIG_FILE,
     brevo: {
@@ -55,6 +77,18 @@ const schema = z
       resyncEveryMs: e.SINK_RESYNC_EVERY_MS,
       importMaxBytes: e.SINK_IMPORT_MAX_BYTES,
       eventsFromDb: e.SINK_EVENTS_FROM_DB,
+    },
+    events: {
+      kafka:
+        e.KAFKA_BROKERS === undefined || e.SCHEMA_REGISTRY_URL === undefined
+          ? undefined
+          : {
+              brokers: e.KAFKA_BROKERS,
+              schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+              topic: e.SINK_EVENTS_TOPIC,
+              groupId: e.SINK_EVENTS_GROUP_ID,
+            },
+      contactWaitMs: e.SINK_EVENT_CONTACT_WAIT_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   }));

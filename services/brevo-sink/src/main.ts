@@ -12,7 +12,7 @@ async function main() {
   shutdown.add("brevo-sink", () => app.stop());
   onSignals(shutdown);
   await app.prepare();
-  app.start();
+  await app.start();
   logger.info({ config: env.configFile, brevo: env.brevo.baseUrl }, "brevo-sink started");
 }
 

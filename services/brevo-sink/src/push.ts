@@ -121,10 +121,11 @@ const hasAttributeChange = (c: ContactCommand): boolean =>
   c.kind === "create" || (c.kind === "update" && (c.email !== undefined || Object.keys(c.attributes).length > 0));
 
 /**
- * Bulk: attribute changes through /contacts/import (asynchronous, one request per group of
- * contacts that end up in the same lists, plus polling), list-only changes through list calls of
- * at most 150 ext_ids. Whatever the bulk path cannot confirm per record (import failure reports,
- * list add failures) is pushed again one by one, which gives a definitive per-record answer.
+ * Bulk: contacts to create, with attribute changes or joining lists go through /contacts/import
+ * (asynchronous; one request per group of contacts imported into the same lists, plus polling);
+ * list removals through list calls of at most 150 ext_ids (Brevo's import has no way to leave a
+ * list: `requestContactImport` has `listIds` only). Whatever the bulk path cannot confirm per record
+ * (import failure reports) is pushed again one by one, which gives a definitive per-record answer.
  */
 export async function pushBulk(
   transport: BrevoTransport,
@@ -132,35 +133,32 @@ export async function pushBulk(
   options: PushOptions,
 ): Promise<PushResult> {
   const oneByOne = new Set<Push>();
-  const imports = new Map<string, Push[]>();
-  const listOnly: Push[] = [];
+  const importing: Push[] = [];
   for (const p of pushes) {
     if (p.command.kind === "delete") oneByOne.add(p);
-    else if (hasAttributeChange(p.command)) {
+    else if (hasAttributeChange(p.command) || (p.command.kind === "update" && p.command.addLists.length > 0)) {
       // Import needs list ids: contacts in no list at all go one by one.
       if (p.next.lists.length === 0) oneByOne.add(p);
-      else {
-        const key = p.next.lists.join(",");
-        const group = imports.get(key) ?? [];
-        group.push(p);
-        imports.set(key, group);
-      }
-    } else listOnly.push(p);
+      else importing.push(p);
+    }
   }
+  const imports = importGroups(importing);
 
   const retry = new Set<Push>();
-  // Imports: re-adding a contact to a list it is in is harmless, so each group imports into its
-  // full desired list set; removals are list calls below.
+  // Imports: each group into lists every member must be in and the new ones must join (see
+  // importGroups); removals are list calls, sent while Brevo processes the imports.
   // All chunks are submitted first, then polled together: the process endpoints allow ~100/h.
   const chunks = [...imports.values()].flatMap((group) => importChunks(group, options.importMaxBytes));
   const started: { id: number; rows: { push: Push; row: ImportRow }[] }[] = [];
-  for (const rows of chunks) {
+  for (const { lists, rows } of chunks) {
     const id = await transport.startImport(
       rows.map((r) => r.row),
-      rows[0]?.push.next.lists ?? [],
+      lists,
     );
     started.push({ id, rows });
   }
+  // While Brevo processes the imports: removals do not depend on their outcome.
+  await removeFromLists(transport, pushes, oneByOne);
   const results = await transport.awaitProcesses(started.map((s) => s.id));
   for (const { id, rows } of started) {
     const reported = Object.values(results.get(id)?.importInfo ?? {}).filter(
@@ -176,43 +174,6 @@ export async function pushBulk(
     }
   }
 
-  const byList = (pick: (p: Push) => readonly number[], from: readonly Push[]) => {
-    const m = new Map<number, Push[]>();
-    for (const p of from) {
-      for (const id of pick(p)) {
-        const members = m.get(id) ?? [];
-        members.push(p);
-        m.set(id, members);
-      }
-    }
-    return m;
-  };
-  const updates = pushes.filter((p) => p.command.kind === "update" && !oneByOne.has(p));
-  const removes = byList((p) => (p.command.kind === "update" ? p.command.removeLists : []), updates);
-  const adds = byList((p) => (p.command.kind === "update" ? p.command.addLists : []), listOnly);
-  for (const [listId, members] of removes) {
-    for (const part of chunk(members, MAX_LIST_IDENTIFIERS)) {
-      // A removal "failure" means already out of the list or no such contact: the goal state either way.
-      await transport.changeList(
-        listId,
-        "remove",
-        part.map((p) => p.next.extId),
-      );
-    }
-  }
-  for (const [listId, members] of adds) {
-    for (const part of chunk(members, MAX_LIST_IDENTIFIERS)) {
-      // An add "failure" is already-in-list or no-such-contact; only a per-contact call tells which.
-      const { failure } = await transport.changeList(
-        listId,
-        "add",
-        part.map((p) => p.next.extId),
-      );
-      const failures = new Set(failure);
-      for (const p of part) if (failures.has(p.next.extId)) retry.add(p);
-    }
-  }
-
   const again = await pushIncremental(transport, [...oneByOne, ...retry], options);
   const confirmed = [...again.confirmed];
   for (const p of pushes) {
@@ -223,24 +184,94 @@ export async function pushBulk(
   return { confirmed, failed: again.failed };
 }
 
-function importChunks(group: readonly Push[], maxBytes: number): { push: Push; row: ImportRow }[][] {
-  const out: { push: Push; row: ImportRow }[][] = [];
+/** List removals, in calls of at most 150 ext_ids per list. */
+async function removeFromLists(transport: BrevoTransport, pushes: readonly Push[], skip: ReadonlySet<Push>) {
+  const removes = new Map<number, Push[]>();
+  for (const p of pushes) {
+    if (p.command.kind !== "update" || skip.has(p)) continue;
+    for (const id of p.command.removeLists) {
+      const members = removes.get(id) ?? [];
+      members.push(p);
+      removes.set(id, members);
+    }
+  }
+  for (const [listId, members] of removes) {
+    for (const part of chunk(members, MAX_LIST_IDENTIFIERS)) {
+      // A removal "failure" means already out of the list or no such contact: the goal state either way.
+      await transport.changeList(
+        listId,
+        "remove",
+        part.map((p) => p.next.extId),
+      );
+    }
+  }
+}
+
+/**
+ * Groups contacts for /contacts/import, whose `listIds` apply to every row. A contact must be
+ * imported into every list it newly joins (all its lists when created) and may only be imported
+ * into lists it belongs in (adding a member again is harmless). Contacts joining the same lists
+ * share a group; contacts joining none (attribute changes only) join the largest group whose lists
+ * they all belong in, else share the list most of them are in. Fewer groups, fewer imports and
+ * process polls: a rebuild that moves a quarter of the contacts costs 2 imports, not one per
+ * combination of lists.
+ */
+export function importGroups(pushes: readonly Push[]): Map<string, { lists: number[]; members: Push[] }> {
+  const joins = (p: Push): readonly number[] =>
+    p.command.kind === "create" ? p.next.lists : p.command.kind === "update" ? p.command.addLists : [];
+  const groups = new Map<string, { lists: number[]; members: Push[] }>();
+  const add = (lists: readonly number[], p: Push) => {
+    const sorted = [...lists].sort((a, b) => a - b);
+    const key = sorted.join(",");
+    const group = groups.get(key) ?? { lists: sorted, members: [] };
+    group.members.push(p);
+    groups.set(key, group);
+  };
+  let free: Push[] = [];
+  for (const p of pushes) {
+    const j = joins(p);
+    if (j.length > 0) add(j, p);
+    else free.push(p);
+  }
+  const fixed = [...groups.values()].sort((a, b) => b.members.length - a.members.length);
+  free = free.filter((p) => {
+    const home = fixed.find((g) => g.lists.every((l) => p.next.lists.includes(l)));
+    if (home === undefined) return true;
+    home.members.push(p);
+    return false;
+  });
+  while (free.length > 0) {
+    const votes = new Map<number, number>();
+    for (const p of free) for (const l of p.next.lists) votes.set(l, (votes.get(l) ?? 0) + 1);
+    const best = [...votes].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+    if (best === undefined) break; // unreachable: every pushed contact here is in a list
+    for (const p of free) if (p.next.lists.includes(best)) add([best], p);
+    free = free.filter((p) => !p.next.lists.includes(best));
+  }
+  return groups;
+}
+
+function importChunks(
+  group: { lists: number[]; members: readonly Push[] },
+  maxBytes: number,
+): { lists: number[]; rows: { push: Push; row: ImportRow }[] }[] {
+  const out: { lists: number[]; rows: { push: Push; row: ImportRow }[] }[] = [];
   let current: { push: Push; row: ImportRow }[] = [];
   let size = 0;
-  for (const push of group) {
+  for (const push of group.members) {
     // The whole desired contact, clears included: one row costs the same request whatever its
     // width, and a full row also repairs a contact someone changed or deleted in Brevo.
     const attributes = { ...wire(push.next.attributes), EXT_ID: push.next.extId };
     const row: ImportRow = { email: push.next.email ?? "", attributes };
     const bytes = Buffer.byteLength(JSON.stringify(row)) + 1;
     if (current.length > 0 && size + bytes > maxBytes) {
-      out.push(current);
+      out.push({ lists: group.lists, rows: current });
       current = [];
       size = 0;
     }
     current.push({ push, row });
     size += bytes;
   }
-  if (current.length > 0) out.push(current);
+  if (current.length > 0) out.push({ lists: group.lists, rows: current });
   return out;
 }

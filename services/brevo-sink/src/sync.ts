@@ -6,7 +6,7 @@ import type { ProjectionSource } from "./adapters/projection-source.ts";
 import type { SinkState } from "./adapters/sink-state.ts";
 import { desiredContact } from "./domain/desired.ts";
 import { type DiffResult, diffContact } from "./domain/diff.ts";
-import { decideEvent } from "./domain/events.ts";
+import { decideEvent, type SinkEvent } from "./domain/events.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
 import { type Push, type PushOptions, pushBulk, pushIncremental } from "./push.ts";
@@ -126,7 +126,8 @@ async function syncRows(deps: SyncDeps, options: SyncOptions, rows: readonly Cus
     deps.logger.warn({ extId: f.extId, code: f.code, reason: f.reason }, "Brevo refused contact");
 }
 
-async function eventsWatermark(deps: SyncDeps): Promise<number> {
+/** Events older than this (unix seconds) are history: config `send_after`, else the sink's first run. */
+export async function eventsWatermark(deps: Pick<SyncDeps, "config" | "state" | "clock">): Promise<number> {
   if (deps.config.events.sendAfter !== undefined) return deps.config.events.sendAfter;
   const stored = await deps.state.getCursor(EVENTS_WATERMARK);
   if (stored !== undefined) return Number(stored);
@@ -135,58 +136,78 @@ async function eventsWatermark(deps: SyncDeps): Promise<number> {
   return now;
 }
 
+export type EventsReport = SyncReport["events"];
+
+export const emptyEventsReport = (): EventsReport => ({ sent: 0, duplicate: 0, skipped: 0, uncertain: 0, failed: 0 });
+
 async function syncEvents(deps: SyncDeps, options: SyncOptions, watermark: number, report: SyncReport) {
   let cursor = await deps.state.getCursor(EVENTS_CURSOR);
   for (;;) {
     const page = await deps.events.since(cursor, options.pageSize);
     if (page.events.length === 0) break;
-    const contacts = await deps.state.loadPushed([...new Set(page.events.map((e) => e.customerId))]);
-    for (const event of page.events) {
-      const decision = decideEvent(event, deps.config, watermark);
-      if (!decision.send) {
-        report.events.skipped++;
-        continue;
-      }
-      const contact = contacts.get(event.customerId);
-      if (
-        !(await deps.state.claimEvent({
-          eventId: event.id,
-          customerId: event.customerId,
-          eventName: decision.request.event_name,
-        }))
-      ) {
-        report.events.duplicate++;
-        continue;
-      }
-      if (contact === undefined || contact.deleted) {
-        // No Brevo contact to attach it to (no email, refused, deleted): recorded, not sent.
-        await deps.state.settleEvent(event.id, "failed", "no_contact");
-        report.events.skipped++;
-        continue;
-      }
-      let outcome: Awaited<ReturnType<BrevoTransport["createEvent"]>>;
-      try {
-        outcome = await deps.transport.createEvent(decision.request);
-      } catch (error) {
-        // Thrown only after retries of calls that never reached Brevo (429s, refused connections).
-        await deps.state.releaseEvent(event.id);
-        throw error;
-      }
-      if (outcome.ok) {
-        options.onEventSent?.(event.id);
-        await deps.state.settleEvent(event.id, "sent");
-        report.events.sent++;
-      } else if ("uncertain" in outcome) {
-        await deps.state.settleEvent(event.id, "uncertain", outcome.message);
-        report.events.uncertain++;
-        deps.logger.warn({ eventId: event.id }, "Brevo event may or may not have been recorded; not re-sent");
-      } else {
-        await deps.state.settleEvent(event.id, "failed", `HTTP ${outcome.status} ${outcome.code}: ${outcome.message}`);
-        report.events.failed++;
-      }
-    }
+    await sendEvents(deps, page.events, watermark, report.events, options);
     cursor = page.cursor;
     if (cursor !== undefined) await deps.state.setCursor(EVENTS_CURSOR, cursor);
     if (page.events.length < options.pageSize) break;
+  }
+}
+
+/**
+ * Sends each event that becomes a Brevo event at most once: claimed in the ledger before the
+ * call, settled after it, never re-sent whatever happened in between. Resolves once the ledger
+ * holds every event's outcome (callers move their position only then); throws, with the event
+ * released, only when the call provably never reached Brevo.
+ */
+export async function sendEvents(
+  deps: Pick<SyncDeps, "config" | "state" | "transport" | "logger">,
+  events: readonly SinkEvent[],
+  watermark: number,
+  report: EventsReport,
+  options: Pick<SyncOptions, "onEventSent"> = {},
+): Promise<void> {
+  const contacts = await deps.state.loadPushed([...new Set(events.map((e) => e.customerId))]);
+  for (const event of events) {
+    const decision = decideEvent(event, deps.config, watermark);
+    if (!decision.send) {
+      report.skipped++;
+      continue;
+    }
+    const contact = contacts.get(event.customerId);
+    if (
+      !(await deps.state.claimEvent({
+        eventId: event.id,
+        customerId: event.customerId,
+        eventName: decision.request.event_name,
+      }))
+    ) {
+      report.duplicate++;
+      continue;
+    }
+    if (contact === undefined || contact.deleted) {
+      // No Brevo contact to attach it to (no email, refused, deleted): recorded, not sent.
+      await deps.state.settleEvent(event.id, "failed", "no_contact");
+      report.skipped++;
+      continue;
+    }
+    let outcome: Awaited<ReturnType<BrevoTransport["createEvent"]>>;
+    try {
+      outcome = await deps.transport.createEvent(decision.request);
+    } catch (error) {
+      // Thrown only after retries of calls that never reached Brevo (429s, refused connections).
+      await deps.state.releaseEvent(event.id);
+      throw error;
+    }
+    if (outcome.ok) {
+      options.onEventSent?.(event.id);
+      await deps.state.settleEvent(event.id, "sent");
+      report.sent++;
+    } else if ("uncertain" in outcome) {
+      await deps.state.settleEvent(event.id, "uncertain", outcome.message);
+      report.uncertain++;
+      deps.logger.warn({ eventId: event.id }, "Brevo event may or may not have been recorded; not re-sent");
+    } else {
+      await deps.state.settleEvent(event.id, "failed", `HTTP ${outcome.status} ${outcome.code}: ${outcome.message}`);
+      report.failed++;
+    }
   }
 }

@@ -11,19 +11,25 @@ import type { ProjectionSource } from "./projection-source.ts";
  * The cursor is `<updated_at ISO>|<customer_id>`, a keyset so rows sharing a timestamp are not skipped.
  * updated_at is stamped before commit, so a slow transaction can commit a stamp older than rows
  * already read: each pass re-reads REWIND_SECONDS before its cursor.
+ * `schema`: where the projector's view lives when it is not on the sink's search_path (the sink's
+ * tables in a schema of their own).
  */
 const REWIND_SECONDS = 30;
-const CHANGED_SINCE = `
+const changedSince = (relation: string) => `
   SELECT *, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sink_cursor_at
-  FROM customer_metrics
+  FROM ${relation}
   WHERE ($1::timestamptz IS NULL OR (updated_at, customer_id) > ($1::timestamptz, $2::text))
   ORDER BY updated_at, customer_id
   LIMIT $3`;
-const BY_IDS = "SELECT * FROM customer_metrics WHERE customer_id = ANY($1)";
+const byIds = (relation: string) => `SELECT * FROM ${relation} WHERE customer_id = ANY($1)`;
 
 type Row = Record<string, unknown>;
 
-export function createPgProjectionSource(pool: Pool): ProjectionSource {
+export function createPgProjectionSource(pool: Pool, options: { schema?: string | undefined } = {}): ProjectionSource {
+  const relation =
+    options.schema === undefined ? "customer_metrics" : `"${options.schema.replaceAll('"', '""')}".customer_metrics`;
+  const CHANGED_SINCE = changedSince(relation);
+  const BY_IDS = byIds(relation);
   return {
     async changedSince(cursor, limit) {
       const [at, id] = cursor === undefined ? [null, ""] : splitCursor(cursor);

@@ -50,7 +50,11 @@ export const planCommand: Command = {
         const pool = createPool({ url, applicationName: "brevo-sink-plan", ...(schema ? { schema } : {}) });
         try {
           const summary = await planAll(
-            { config, source: createPgProjectionSource(pool), state: createPgSinkState(pool) },
+            {
+              config,
+              source: createPgProjectionSource(pool, { schema: deps.env["PROJECTION_SCHEMA"] || undefined }),
+              state: createPgSinkState(pool),
+            },
             Number(values["sample"] ?? 10),
           );
           deps.out.write(values["json"] ? `${JSON.stringify(summary)}\n` : `${formatPlan(summary)}\n`);

@@ -130,4 +130,26 @@ describe.skipIf(!existsSync(SPEC))("fake Brevo against the OpenAPI document", ()
     if (!event) throw new Error("createEvent has a request schema");
     expect(validate(doc, event, { event_name: "x" })).toContain("$.identifiers: required");
   });
+
+  it("imports cannot leave a list: the document has no unlinkListIds there, and the fake refuses it", async () => {
+    const schemas = (doc as unknown as { components: { schemas: Record<string, { properties: object }> } }).components
+      .schemas;
+    const importProps = Object.keys(schemas["requestContactImport"]?.properties ?? {});
+    expect(importProps).toContain("listIds");
+    expect(importProps).not.toContain("unlinkListIds");
+    // Leaving a list is only on PUT /contacts/{identifier} (one contact) and the list calls.
+    expect(Object.keys(schemas["updateContact"]?.properties ?? {})).toContain("unlinkListIds");
+    const response = await fetch(`${fake.url}/contacts/import`, {
+      method: "POST",
+      headers: { "api-key": fake.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        jsonBody: [{ email: "f@example.com", attributes: { EXT_ID: "cus_7" } }],
+        listIds: [2],
+        unlinkListIds: [3],
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: "invalid_parameter" });
+    expect(fake.contactByExtId("cus_7")).toBeUndefined();
+  });
 });

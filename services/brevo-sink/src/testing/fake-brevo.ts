@@ -90,6 +90,20 @@ class HttpError extends Error {
 }
 
 const MAX_LIST_IDENTIFIERS = 150;
+/** `requestContactImport`'s properties in Brevo's OpenAPI document. */
+const IMPORT_PROPERTIES = new Set([
+  "fileUrl",
+  "fileBody",
+  "jsonBody",
+  "listIds",
+  "notifyUrl",
+  "newList",
+  "emailBlacklist",
+  "disableNotification",
+  "smsBlacklist",
+  "updateExistingContacts",
+  "emptyContactsAttributes",
+]);
 const DATE = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -399,6 +413,13 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
         operation: "importContacts",
         group: "contacts",
         handler: ({ body }) => {
+          // The document's requestContactImport has no way to leave a list (`unlinkListIds` exists on
+          // PUT /contacts/{id} and the deprecated /contacts/batch only). ASSUMPTION: Brevo refuses
+          // properties it does not know; the fake does, so the sink cannot come to rely on one.
+          const unknown = Object.keys(body).filter((k) => !IMPORT_PROPERTIES.has(k));
+          if (unknown.length > 0) {
+            throw new HttpError(400, "invalid_parameter", `unknown parameter(s): ${unknown.join(", ")}`);
+          }
           const listIds = listIdsOf(body["listIds"]);
           if (listIds.length === 0 && body["newList"] === undefined) {
             throw new HttpError(400, "missing_parameter", "listIds or newList is required");
