@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { stackUp } from "@sbs/infra";
 import { stateDir } from "@sbs/infra/paths";
+import pg from "pg";
 
 /**
  * `pnpm start`: the whole pipeline on one machine. The stack comes up (or is found), then ingest,
@@ -54,6 +55,7 @@ export async function runPipeline(
   const brevo = fake
     ? { apiKey: fake.apiKey, url: fake.url }
     : { apiKey: env["BREVO_API_KEY"] ?? "", url: env["BREVO_BASE_URL"] ?? "https://api.brevo.com/v3" };
+  if (fake) await forgetFakeBrevoState(endpoints.databaseUrl, say);
   const sinkConfig = env["SINK_CONFIG_FILE"] ?? join(ROOT, "services/brevo-sink/sink.sample.yaml");
 
   const common = {
@@ -172,6 +174,28 @@ export async function runPipeline(
   // Keep running until a signal or a service exit ends the process.
   await new Promise(() => {});
   return 0;
+}
+
+/**
+ * The fake Brevo keeps its contacts in memory and starts empty, so what the sink recorded as
+ * pushed to the previous fake is no longer true: forget it, and the sink pushes everyone again.
+ * The event ledger is kept, so no custom event is ever sent twice.
+ */
+async function forgetFakeBrevoState(databaseUrl: string, say: (line: string) => void): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const exists = await client.query("SELECT to_regclass('brevo_contact_state') IS NOT NULL AS present");
+    if (!exists.rows[0]?.present) return;
+    await client.query("BEGIN");
+    await client.query("DELETE FROM brevo_contact_state");
+    await client.query("DELETE FROM brevo_sync_failures");
+    await client.query("DELETE FROM brevo_sink_cursors WHERE name = 'projection'");
+    await client.query("COMMIT");
+    say("fake Brevo starts empty: the sink's record of pushed contacts was reset, so it pushes everyone again");
+  } finally {
+    await client.end();
+  }
 }
 
 async function waitForOk(url: string, timeoutMs: number): Promise<boolean> {
