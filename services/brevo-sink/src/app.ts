@@ -20,6 +20,7 @@ import type { SinkState } from "./adapters/sink-state.ts";
 import { bootstrapAttributes } from "./bootstrap.ts";
 import type { SinkEnvConfig } from "./config.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
+import { createLeadership } from "./leader.ts";
 import { type SyncOptions, type SyncReport, syncOnce } from "./sync.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -110,9 +111,14 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
   const runOnce = (mode: SyncOptions["mode"] = "incremental") =>
     syncOnce({ config, source, events, state, transport, logger, clock }, { ...env.sync, mode });
 
+  const leadership = createLeadership({ databaseUrl: env.databaseUrl, schema: env.databaseSchema, logger });
   let lastResync = clock.now();
   const pass = async () => {
     try {
+      if (!(await leadership.lead())) {
+        if (!stopped) timer = setTimeout(() => (running = pass()), env.sync.intervalMs);
+        return;
+      }
       const resync = clock.now() - lastResync >= env.sync.resyncEveryMs;
       const report = await runOnce(resync ? "resync" : "incremental");
       if (resync) lastResync = clock.now();
@@ -154,6 +160,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
       if (timer) clearTimeout(timer);
       await eventsConsumer?.stop();
       await running;
+      await leadership.release();
       await pool.end();
     },
   };
