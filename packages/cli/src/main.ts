@@ -7,6 +7,7 @@ import { commands as projectorCommands } from "@sbs/projector/commands";
 import { runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { runDemo } from "./demo/command.ts";
+import { runRedrive } from "./redrive/command.ts";
 import { runPipeline } from "./start/pipeline.ts";
 import { collectStatus, formatStatus } from "./status/status.ts";
 
@@ -136,6 +137,10 @@ const commands: Record<string, CliCommand> = {
   "setup-webhook": stripeCommand("setup-webhook"),
   "test-connection": stripeCommand("test-connection"),
   rebuild,
+  redrive: {
+    summary: "Put dead letters back on the topic they came from (after fixing their cause)",
+    run: (argv) => runRedrive(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env: process.env }),
+  },
   plan: sinkCommand("plan"),
   resync: sinkCommand("resync"),
 };
