@@ -8,6 +8,7 @@ import { kafkaReady, postgresReady, postgresVersion, registryReady, registryVers
 import { readSettings } from "./settings.ts";
 import { type StackEndpoints, StackError, type StackMode } from "./types.ts";
 
+export { freePort } from "./ports.ts";
 export { type StackEndpoints, StackError, type StackMode, type StackVersions } from "./types.ts";
 
 type Env = Record<string, string | undefined>;

@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { stackUp } from "@sbs/infra";
 import { stateDir } from "@sbs/infra/paths";
 import pg from "pg";
+import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, waitForOk } from "./services.ts";
 
 /**
  * `pnpm start`: the whole pipeline on one machine. The stack comes up (or is found), then ingest,
@@ -16,7 +16,6 @@ import pg from "pg";
  * machine). Ctrl-C stops the three services; `pnpm stack:down` stops the stack.
  */
 
-const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const INGEST_PORT = 8080;
 const PROJECTOR_PORT = 9465;
 
@@ -56,7 +55,7 @@ export async function runPipeline(
     ? { apiKey: fake.apiKey, url: fake.url }
     : { apiKey: env["BREVO_API_KEY"] ?? "", url: env["BREVO_BASE_URL"] ?? "https://api.brevo.com/v3" };
   if (fake) await forgetFakeBrevoState(endpoints.databaseUrl, say);
-  const sinkConfig = env["SINK_CONFIG_FILE"] ?? join(ROOT, "services/brevo-sink/sink.sample.yaml");
+  const sinkConfig = env["SINK_CONFIG_FILE"] ?? join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml");
 
   const common = {
     ...env,
@@ -65,20 +64,17 @@ export async function runPipeline(
     DATABASE_URL: endpoints.databaseUrl,
     LOG_LEVEL: env["LOG_LEVEL"] ?? "info",
   };
-  const services: { name: string; entry: string; env: Record<string, string | undefined> }[] = [
+  const services: { name: ServiceName; env: Record<string, string | undefined> }[] = [
     {
       name: "ingest",
-      entry: "services/ingest/src/main.ts",
       env: { ...common, HTTP_PORT: String(INGEST_PORT), STRIPE_WEBHOOK_SECRETS: secrets },
     },
     {
       name: "projector",
-      entry: "services/projector/src/main.ts",
       env: { ...common, HTTP_PORT: String(PROJECTOR_PORT) },
     },
     {
       name: "brevo-sink",
-      entry: "services/brevo-sink/src/main.ts",
       env: {
         ...common,
         BREVO_API_KEY: brevo.apiKey,
@@ -96,29 +92,14 @@ export async function runPipeline(
     if (stopping) return;
     stopping = true;
     say("stopping ingest, projector and brevo-sink (the stack keeps running: pnpm stack:down stops it)");
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.kill("SIGTERM");
-            setTimeout(() => child.kill("SIGKILL"), 20_000).unref();
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map((child) => stopService(child)));
     await fake?.close();
     process.exit(code);
   };
 
   for (const service of services) {
     const log = join(dir, "logs", `${service.name}.log`);
-    const out = openSync(log, "a");
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, service.entry)], {
-      cwd: ROOT,
-      env: service.env,
-      stdio: ["ignore", out, out],
-    });
+    const child = startService(service.name, service.env, log);
     children.set(service.name, child);
     child.once("exit", (code, signal) => {
       if (stopping) return;
@@ -195,26 +176,5 @@ async function forgetFakeBrevoState(databaseUrl: string, say: (line: string) => 
     say("fake Brevo starts empty: the sink's record of pushed contacts was reset, so it pushes everyone again");
   } finally {
     await client.end();
-  }
-}
-
-async function waitForOk(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return true;
-    } catch {
-      // Not up yet.
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return false;
-}
-
-function lastLines(file: string, n = 10): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-n).join("\n");
-  } catch {
-    return "(no log)";
   }
 }

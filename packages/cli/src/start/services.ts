@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Running the services as their own processes: what `pnpm start` and the end-to-end test share. */
+
+export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+
+export const SERVICE_ENTRY = {
+  ingest: "services/ingest/src/main.ts",
+  projector: "services/projector/src/main.ts",
+  "brevo-sink": "services/brevo-sink/src/main.ts",
+} as const;
+
+export type ServiceName = keyof typeof SERVICE_ENTRY;
+
+export function startService(
+  name: ServiceName,
+  env: Record<string, string | undefined>,
+  logFile: string,
+): ChildProcess {
+  const out = openSync(logFile, "a");
+  return spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, SERVICE_ENTRY[name])], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", out, out],
+  });
+}
+
+/** SIGTERM (graceful), SIGKILL after the grace period; resolves when the process is gone. */
+export function stopService(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
+  });
+}
+
+export async function waitForOk(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return true;
+    } catch {
+      // Not up yet.
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+export function lastLines(file: string, n = 10): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-n).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
