@@ -36,7 +36,7 @@ const logger = createLogger({ service: "brevo-sink-bench", level: "silent" });
 const figures: { figure: string; value: number; unit: string; baseline: number }[] = [];
 const report = (figure: string, value: number, unit: string, baseline: number, text: string) => {
   figures.push({ figure, value, unit, baseline });
-  console.log(text);
+  console.error(text);
 };
 
 /** Every population member has an email, so "changed contacts" = contacts pushed. */

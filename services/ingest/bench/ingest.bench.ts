@@ -1,4 +1,7 @@
 /**
+ * Figures go to stdout as one JSON object per line (pnpm bench > results.ndjson); the readable
+ * report goes to stderr.
+ *
  * Ingest benchmark: verified webhooks/s end to end (real broker, acks=-1, registry encoding)
  * against the same server with the Kafka append removed (the ceiling), measured in one run on
  * the same machine; then RSS under overload. Run: `pnpm --filter @sbs/ingest bench` or `pnpm bench`.
@@ -245,18 +248,18 @@ async function main() {
       bodies,
     );
 
-    console.log(
+    console.error(
       `\ningest webhook benchmark: ${DURATION} s per run (best of 2, alternating), ${CONNECTIONS} connections, ` +
         `${avgBytes}-byte signed charge.succeeded events, load from ${useWrk ? "wrk" : "autocannon"}, ${availableParallelism()} cores`,
     );
     for (const r of results) {
-      console.log(line(`ceiling, ${r.workers} worker(s), no append`, r.ceiling));
-      console.log(line(`end to end, ${r.workers} worker(s), acks=-1`, r.endToEnd));
-      console.log(`  → ${((r.endToEnd.rps / r.ceiling.rps) * 100).toFixed(1)} % of the ceiling`);
+      console.error(line(`ceiling, ${r.workers} worker(s), no append`, r.ceiling));
+      console.error(line(`end to end, ${r.workers} worker(s), acks=-1`, r.endToEnd));
+      console.error(`  → ${((r.endToEnd.rps / r.ceiling.rps) * 100).toFixed(1)} % of the ceiling`);
     }
-    console.log(line("ceiling, node:http, 1 worker", best(nodeRuns)));
-    console.log(line("ceiling, fastify, 1 worker", best(fastifyRuns)));
-    console.log(line(`overload, ${maxWorkers} worker(s), cap ${OVERLOAD_CAP}/worker`, overload));
+    console.error(line("ceiling, node:http, 1 worker", best(nodeRuns)));
+    console.error(line("ceiling, fastify, 1 worker", best(fastifyRuns)));
+    console.error(line(`overload, ${maxWorkers} worker(s), cap ${OVERLOAD_CAP}/worker`, overload));
 
     const json = (figure: string, value: number, baseline: number, unit: string, extra: Record<string, unknown> = {}) =>
       console.log(
