@@ -56,7 +56,8 @@ CREATE TABLE dead_letter (
   PRIMARY KEY (topic, partition, "offset")
 );
 
--- Facts, one table per Stripe object kind. `fact` is the domain's Fact value as it is (winner
+-- Facts, one table per Stripe object kind (fillfactor 80: facts are mostly updated in place, and
+-- free room on the page keeps those updates HOT, without new index entries). `fact` is the domain's Fact value as it is (winner
 -- Version with its data, at, eventId, eventType, backfill, deleted, plus the order-free
 -- aggregates), so loading it and folding more events gives exactly what the in-memory fold
 -- gives. The generated columns expose the ordering fields and the links used to find a
@@ -69,7 +70,7 @@ CREATE TABLE fact_customer (
   winner_event_id text GENERATED ALWAYS AS (fact #>> '{winner,eventId}') STORED,
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   PRIMARY KEY (generation, id)
-);
+) WITH (fillfactor = 80);
 
 CREATE TABLE fact_charge (
   generation integer NOT NULL,
@@ -80,7 +81,7 @@ CREATE TABLE fact_charge (
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   customer_id text GENERATED ALWAYS AS (fact #>> '{winner,data,customer}') STORED,
   PRIMARY KEY (generation, id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX fact_charge_customer ON fact_charge (generation, customer_id);
 
 CREATE TABLE fact_refund (
@@ -92,7 +93,7 @@ CREATE TABLE fact_refund (
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   charge_id text GENERATED ALWAYS AS (fact #>> '{winner,data,charge}') STORED,
   PRIMARY KEY (generation, id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX fact_refund_charge ON fact_refund (generation, charge_id);
 
 CREATE TABLE fact_dispute (
@@ -104,7 +105,7 @@ CREATE TABLE fact_dispute (
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   charge_id text GENERATED ALWAYS AS (fact #>> '{winner,data,charge}') STORED,
   PRIMARY KEY (generation, id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX fact_dispute_charge ON fact_dispute (generation, charge_id);
 
 CREATE TABLE fact_invoice (
@@ -116,7 +117,7 @@ CREATE TABLE fact_invoice (
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   customer_id text GENERATED ALWAYS AS (fact #>> '{winner,data,customer}') STORED,
   PRIMARY KEY (generation, id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX fact_invoice_customer ON fact_invoice (generation, customer_id);
 
 CREATE TABLE fact_subscription (
@@ -128,7 +129,7 @@ CREATE TABLE fact_subscription (
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   customer_id text GENERATED ALWAYS AS (fact #>> '{winner,data,customer}') STORED,
   PRIMARY KEY (generation, id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX fact_subscription_customer ON fact_subscription (generation, customer_id);
 
 -- The catalog: objects shared between customers, looked up by id while deriving a read model.
@@ -140,10 +141,10 @@ CREATE TABLE fact_product (
   winner_event_id text GENERATED ALWAYS AS (fact #>> '{winner,eventId}') STORED,
   deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED,
   PRIMARY KEY (generation, id)
-);
-CREATE TABLE fact_price (LIKE fact_product INCLUDING ALL);
-CREATE TABLE fact_coupon (LIKE fact_product INCLUDING ALL);
-CREATE TABLE fact_discount (LIKE fact_product INCLUDING ALL);
+) WITH (fillfactor = 80);
+CREATE TABLE fact_price (LIKE fact_product INCLUDING ALL) WITH (fillfactor = 80);
+CREATE TABLE fact_coupon (LIKE fact_product INCLUDING ALL) WITH (fillfactor = 80);
+CREATE TABLE fact_discount (LIKE fact_product INCLUDING ALL) WITH (fillfactor = 80);
 
 -- The customer read model with typed columns (DOMAIN.md §2). Money: jsonb object from
 -- lower-case currency to integer minor units ({} when none). Times: timestamptz.
@@ -180,7 +181,11 @@ CREATE TABLE customer_projection (
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (generation, customer_id)
 );
-CREATE INDEX customer_projection_catalog_refs ON customer_projection USING gin (catalog_refs);
+-- fastupdate off: with the pending list on, every lookup by catalog_refs also scans the list of
+-- not-yet-merged entries, which each batch refills (measured at 100k customers: 4.5 s of lookups per
+-- 200k events with it, 0.25 s without; the writes cost about the same either way).
+CREATE INDEX customer_projection_catalog_refs ON customer_projection USING gin (catalog_refs)
+  WITH (fastupdate = off);
 CREATE INDEX customer_projection_updated ON customer_projection (generation, updated_at);
 
 CREATE VIEW customer_metrics AS

@@ -5,6 +5,7 @@ import { waitFor } from "@sbs/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProjector, type Projector } from "./app.ts";
 import { DLQ_HEADER } from "./consumer/dead-letter-headers.ts";
+import { runRebuild } from "./rebuild.ts";
 import { MIGRATIONS_DIR } from "./runtime.ts";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
 import { generateHistory } from "./testing/history.ts";
@@ -102,6 +103,23 @@ describe("live projection", () => {
     expect(await viewRows(world.pool)).toEqual(foldedRows(history));
     expect(await readAll(world.config.kafka.dlqTopic, 3)).toHaveLength(3);
     await again.stop();
+
+    // A rebuild (folded in memory, bulk-loaded) meets the poison records again: it counts them,
+    // publishes nothing, and its generation equals the fold.
+    const progress: string[] = [];
+    const rebuilt = await runRebuild(
+      { fresh: true, switch: true, progressIntervalMs: 0 },
+      { config: world.config, logger: silent, err: { write: (t: string) => progress.push(t) } },
+    );
+    expect(progress.join("")).toContain("folded in memory");
+    expect(rebuilt).toMatchObject({ generation: 2, switched: true, records: total + 200 });
+    expect(await viewRows(world.pool)).toEqual(foldedRows(history));
+    expect(await accounted(world.pool, 2, world.topic)).toEqual({
+      applied: history.length + 200,
+      deadLettered: 3,
+      next: total + 200,
+    });
+    expect(await readAll(world.config.kafka.dlqTopic, 3)).toHaveLength(3);
   });
 });
 

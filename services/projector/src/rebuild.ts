@@ -3,6 +3,7 @@ import type { KafkaConfig } from "kafkajs";
 import type { ProjectorConfig } from "./config.ts";
 import { createTopicConsumer } from "./consumer/topic-consumer.ts";
 import { createProjectorMetrics } from "./metrics.ts";
+import { rebuildInMemory } from "./rebuild-in-memory.ts";
 import { createRuntime } from "./runtime.ts";
 import { createGeneration, generationStates, nextOffsets, switchGeneration } from "./store/positions.ts";
 
@@ -91,7 +92,45 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
       );
     };
 
-    if (total > 0) {
+    // An empty generation is folded in memory and bulk-loaded; a resumed one (or a history with a
+    // reducer exception) goes through the incremental path, batch by batch.
+    let pending = total > 0;
+    if (pending && start.size === 0) {
+      const outcome = await rebuildInMemory({
+        kafka: runtime.kafka,
+        pool: runtime.pool,
+        decode: runtime.decode,
+        deadLetters: runtime.deadLetters,
+        logger: deps.logger,
+        topic,
+        groupId: `${config.kafka.groupId}.rebuild.g${generation}`,
+        generation,
+        attempts: config.deadLetterAttempts,
+        readModel: config.readModel,
+        synchronousCommit: config.database.synchronousCommit,
+        maxBytesPerPartition: config.kafka.maxBytesPerPartition,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        targets,
+        positions,
+        onProgress: () => {
+          if (now() - lastPrint >= opts.progressIntervalMs) {
+            lastPrint = now();
+            progress();
+          }
+        },
+      });
+      if (outcome.status === "written") {
+        pending = false;
+        err.write(
+          `rebuild g${generation}: folded in memory, loaded ${outcome.facts} facts and ${outcome.customers} customer rows\n`,
+        );
+      } else {
+        err.write(`rebuild g${generation}: ${outcome.reason}; rebuilding batch by batch instead\n`);
+        for (const p of targets.keys()) positions.set(p, 0n);
+      }
+    }
+
+    if (pending) {
       const metrics = createProjectorMetrics();
       const ref = { current: generation };
       let caughtUp: () => void = () => {};

@@ -16,10 +16,17 @@ export async function customersReferencing(
   refs: readonly string[],
 ): Promise<string[]> {
   if (refs.length === 0) return [];
+  // Only the GIN index answers this well. Left alone, the planner estimated half the table for
+  // any multi-element array (or, before the table had statistics, took the primary key for the
+  // generation) and scanned 100k rows per batch (measured 60-130 ms; with the GIN index: 4-7 ms).
+  // `generation + 0` keeps it off the primary key; `SET LOCAL` lasts until it is reset below, or
+  // the transaction ends.
+  await db.query("SET LOCAL enable_seqscan = off");
   const { rows } = await db.query<{ customer_id: string }>(
-    "SELECT customer_id FROM customer_projection WHERE catalog_refs && $2::text[] AND generation = $1",
+    "SELECT customer_id FROM customer_projection WHERE catalog_refs && $2::text[] AND generation + 0 = $1",
     [generation, refs],
   );
+  await db.query("SET LOCAL enable_seqscan TO DEFAULT");
   return rows.map((r) => r.customer_id);
 }
 

@@ -32,6 +32,13 @@ export interface HistoryOptions {
   readonly spanSeconds?: number;
   /** Prefix of every id, so histories of different tests never share objects. */
   readonly prefix?: string;
+  /**
+   * Share of generated records that update a shared catalog object (price, product, coupon).
+   * Default 0.05: a stress mix for tests (every price, product and coupon changes thousands of
+   * times). Real accounts change their catalog a few times a month against thousands of
+   * customer-side events a day, so the benchmark passes a much smaller share.
+   */
+  readonly catalogChurn?: number;
 }
 
 /** mulberry32: small, fast, good enough for test data. */
@@ -123,6 +130,11 @@ export function generateHistory(opts: HistoryOptions): RawEvent[] {
     };
   };
   const events: RawEvent[] = [];
+  // The base mix gives 5 % to catalog updates (r >= 0.95); other shares are scaled to keep their ratios.
+  const churn = opts.catalogChurn ?? 0.05;
+  if (!(churn > 0 && churn <= 1)) throw new Error("catalogChurn must be in (0, 1]");
+  const churnScale = (r: number) =>
+    churn === 0.05 ? r : r < 1 - churn ? (r * 0.95) / (1 - churn) : 0.95 + ((r - (1 - churn)) * 0.05) / churn;
   const shapeOf = (): Shape => (rand() < 0.5 ? "legacy" : "basil");
   const when = () => start + int(span);
   const chargesOf: string[][] = Array.from({ length: opts.customers }, () => []);
@@ -136,7 +148,7 @@ export function generateHistory(opts: HistoryOptions): RawEvent[] {
   while (events.length < opts.events) {
     const c = int(opts.customers);
     const id = cus(c);
-    const r = rand();
+    const r = churnScale(rand());
     if (r < 0.22) {
       const type = rand() < 0.02 ? "customer.deleted" : pick(["customer.created", "customer.updated"]);
       emit(
