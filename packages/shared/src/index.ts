@@ -1,6 +1,13 @@
 export { ConfigError, env, loadConfig, stackEnvSchema } from "./config.ts";
 export { AppError, errorMessage, isRetriable } from "./errors.ts";
-export { createKafka, ensureTopics, type KafkaClientConfig, type TopicOutcome, type TopicSpec } from "./kafka.ts";
+export {
+  createKafka,
+  ensureTopics,
+  type KafkaClientConfig,
+  partitionCount,
+  type TopicOutcome,
+  type TopicSpec,
+} from "./kafka.ts";
 export { createLogThrottle } from "./log-throttle.ts";
 export { createLogger, type Logger, type LoggerConfig, REDACT_PATHS } from "./logger.ts";
 export {

@@ -163,3 +163,19 @@ export async function ensureTopics(
   }
   return outcomes;
 }
+
+/**
+ * How many partitions a topic has. A topic created a moment ago can briefly answer "does not host
+ * this topic-partition" (retriable) while its leaders settle; that is retried, not reported.
+ */
+export async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  const meta = await retry(() => admin.fetchTopicMetadata({ topics: [topic] }), {
+    attempts: 8,
+    baseDelayMs: 200,
+    maxDelayMs: 3000,
+    retriable: (e) => (e as { retriable?: boolean }).retriable === true,
+  });
+  const count = meta.topics[0]?.partitions.length ?? 0;
+  if (count === 0) throw new AppError("kafka_topic_missing", `topic ${topic} has no partitions`, { retriable: true });
+  return count;
+}

@@ -1,5 +1,13 @@
 import { fileURLToPath } from "node:url";
-import { createKafka, createPool, createSchemaRegistry, ensureTopics, type Logger, migrate } from "@sbs/shared";
+import {
+  createKafka,
+  createPool,
+  createSchemaRegistry,
+  ensureTopics,
+  type Logger,
+  migrate,
+  partitionCount,
+} from "@sbs/shared";
 import type { Admin, Kafka, KafkaConfig, Producer } from "kafkajs";
 import type { Pool } from "pg";
 import type { ProjectorConfig } from "./config.ts";
@@ -66,8 +74,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
       }
       admin = kafka.admin();
       await admin.connect();
-      const meta = await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
-      const partitions = meta.topics[0]?.partitions.length ?? 1;
+      const partitions = await partitionCount(admin, config.kafka.topic);
       await ensureTopics(
         admin,
         [
@@ -80,8 +87,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         ],
         opts.logger,
       );
-      const dlqMeta = await admin.fetchTopicMetadata({ topics: [config.kafka.dlqTopic] });
-      dlqPartitions.set(config.kafka.dlqTopic, dlqMeta.topics[0]?.partitions.length ?? 1);
+      dlqPartitions.set(config.kafka.dlqTopic, await partitionCount(admin, config.kafka.dlqTopic));
       await producer.connect();
     },
     processor(metrics: ProjectorMetrics, generation: { current: number }, followPointer: boolean) {
