@@ -15,7 +15,8 @@ import { createIngestMetrics } from "../src/metrics.ts";
 const env = process.env;
 const mode = env["BENCH_MODE"] === "kafka" ? "kafka" : "ceiling";
 const topic = env["BENCH_TOPIC"] ?? "bench.stripe.events";
-const logger = createLogger({ service: "ingest-bench", level: "warn" });
+// Logs go to stderr: stdout carries only the benchmark figures (JSON lines).
+const logger = createLogger({ service: "ingest-bench", level: "warn", destination: process.stderr });
 const maxInFlight = Number(env["MAX_IN_FLIGHT"] ?? 5000);
 
 async function eventLogFor(): Promise<{ log: Pick<EventLog, "append" | "inFlight">; close: () => Promise<void> }> {

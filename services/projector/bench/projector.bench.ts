@@ -95,7 +95,8 @@ async function measureCeiling(pool: pg.Pool, history: readonly RawEvent[]): Prom
 async function main() {
   const stack = await ensureTestStack(env, say);
   const { endpoints } = stack;
-  const logger = createLogger({ service: "projector-bench", level: "warn" });
+  // Logs go to stderr: stdout carries only the benchmark figures (JSON lines).
+  const logger = createLogger({ service: "projector-bench", level: "warn", destination: process.stderr });
   const suffix = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
   const schema = `bench_${suffix}`;
   const topic = `projector-bench-${suffix}`;

@@ -8,7 +8,7 @@ import {
   migrate,
   partitionCount,
 } from "@sbs/shared";
-import type { Admin, Kafka, KafkaConfig, Producer } from "kafkajs";
+import { type Admin, type Kafka, type KafkaConfig, Partitioners, type Producer } from "kafkajs";
 import type { Pool } from "pg";
 import type { ProjectorConfig } from "./config.ts";
 import { createBatchProcessor } from "./consumer/batch-processor.ts";
@@ -42,7 +42,12 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     logger: opts.logger,
     ...(opts.kafkaOverrides ? { overrides: opts.kafkaOverrides } : {}),
   });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+  // Dead letters keep their origin's key; the Java client's partitioner places them as any other producer would.
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const registry = createSchemaRegistry(config.schemaRegistryUrl);
   const dlqPartitions = new Map<string, number>();
   let admin: Admin | undefined;
