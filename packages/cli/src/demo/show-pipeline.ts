@@ -29,6 +29,7 @@ export async function showPipeline(
       await new Promise((r) => setTimeout(r, 500));
     }
     io.err("\n");
+    await waitForSink(client, io);
     const top = await client.query<Record<string, unknown>>(
       `SELECT customer_id, total_spent, mrr, subscription_status, plan_name
          FROM customer_metrics ORDER BY payment_count DESC, customer_id LIMIT 10`,
@@ -52,6 +53,27 @@ export async function showPipeline(
     ].join("\n");
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * The sink pushes on its own schedule: wait until its change cursor has passed every projected
+ * change (backlog 0), so what we read back from Brevo is the settled state, not a first push.
+ */
+async function waitForSink(client: pg.Client, io: { err: (text: string) => void }): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const backlog = await client
+      .query<{ n: string }>(
+        `SELECT count(*) AS n FROM customer_metrics m
+          WHERE NOT EXISTS (SELECT 1 FROM brevo_sink_cursors c WHERE c.name = 'projection'
+                              AND (m.updated_at, m.customer_id) <= (split_part(c.value, '|', 1)::timestamptz, split_part(c.value, '|', 2)))`,
+      )
+      .then((r) => Number(r.rows[0]?.n ?? 0))
+      .catch(() => -1);
+    if (backlog === 0) return;
+    io.err(`\rsink backlog: ${backlog < 0 ? "not started yet" : `${backlog} customers`}   `);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
