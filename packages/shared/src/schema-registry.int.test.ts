@@ -96,4 +96,19 @@ describe(`real Kafka ${stack.versions.kafka} + ${stack.versions.registry}`, () =
     const encoded = await registry.encode(v1, { id: "old", amount: 5 });
     expect(await createSchemaRegistry(stack.schemaRegistryUrl).decode(encoded)).toEqual({ id: "old", amount: 5 });
   });
+
+  it("registers a new subject from several clients at once (each sets its compatibility)", async () => {
+    // Separate clients: a shared one would answer the later calls from its cache.
+    const fresh = `${uniqueName("it-registry-race")}-value`;
+    const ids = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        registerAvroSchema(createSchemaRegistry(stack.schemaRegistryUrl), fresh, orderV1),
+      ),
+    );
+    expect(new Set(ids).size).toBe(1);
+    const rejected = await registerAvroSchema(createSchemaRegistry(stack.schemaRegistryUrl), fresh, orderIncompatible)
+      .then(() => "registered")
+      .catch((e: unknown) => (e as AppError).code);
+    expect(rejected).toBe("schema_incompatible");
+  });
 });

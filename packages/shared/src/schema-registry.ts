@@ -17,12 +17,22 @@ export async function registerAvroSchema(
   subject: string,
   schema: Record<string, unknown>,
 ): Promise<number> {
-  try {
-    const { id } = await registry.register(
+  const register = () =>
+    registry.register(
       { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
       { subject, compatibility: COMPATIBILITY.BACKWARD },
     );
-    return id;
+  try {
+    try {
+      return (await register()).id;
+    } catch (first) {
+      // Two processes registering a new subject at once both see "no config yet", both register
+      // (idempotent) and both set its compatibility; Apicurio answers the second with 409 "a rule
+      // named 'COMPATIBILITY' already exists". Once it exists, a second attempt only checks it.
+      // A real incompatibility fails again and is reported below.
+      if ((first as { status?: number }).status !== 409) throw first;
+      return (await register()).id;
+    }
   } catch (cause) {
     const status = (cause as { status?: number }).status;
     // 409: the registry refused the schema as incompatible; 422: it is not a valid schema.
