@@ -15,13 +15,26 @@ export const SERVICE_ENTRY = {
 
 export type ServiceName = keyof typeof SERVICE_ENTRY;
 
+/**
+ * Node flags per service. The projector allocates a lot of short-lived objects per event (decoded
+ * payloads, facts, rows, JSON for Postgres); a 64 MB young generation (V8's default is 16 MB) lets
+ * most of them die there instead of being promoted and marked again by full collections. Bench, 1M
+ * events, runs minutes apart: 4.4k → 4.8k events/s (128 MB: 5.0k, within noise of 64 at twice the
+ * memory). `services/projector/package.json` starts it the same way.
+ */
+export const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
+  ingest: [],
+  projector: ["--max-semi-space-size=64"],
+  "brevo-sink": [],
+};
+
 export function startService(
   name: ServiceName,
   env: Record<string, string | undefined>,
   logFile: string,
 ): ChildProcess {
   const out = openSync(logFile, "a");
-  return spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, SERVICE_ENTRY[name])], {
+  return spawn(process.execPath, [...NODE_FLAGS[name], "--import", "tsx", join(REPO_ROOT, SERVICE_ENTRY[name])], {
     cwd: REPO_ROOT,
     env,
     stdio: ["ignore", out, out],
