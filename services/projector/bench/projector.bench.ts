@@ -10,6 +10,7 @@
  * rebuild; FETCH_MAX_BYTES_PER_PARTITION and PARTITIONS_CONCURRENCY are passed to the projector.
  */
 import { randomBytes } from "node:crypto";
+import { PerformanceObserver } from "node:perf_hooks";
 import { ensureTestStack } from "@sbs/infra";
 import { createLogger, createPool } from "@sbs/shared";
 import type { Kafka } from "kafkajs";
@@ -96,6 +97,24 @@ async function measureCeiling(pool: pg.Pool, history: readonly RawEvent[]): Prom
     `ceiling: ${factRows} fact rows + ${rows.length} customer rows upserted in ${ceilingSeconds.toFixed(1)} s (${Math.round(ceilingRate)} events/s equivalent)`,
   );
   return ceilingRate;
+}
+
+/** Sums garbage-collection pauses of this process from now on (seconds). */
+function gcClock() {
+  let ms = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) ms += entry.duration;
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    reset: () => {
+      ms = 0;
+    },
+    stop: () => {
+      observer.disconnect();
+      return ms / 1000;
+    },
+  };
 }
 
 /** Records in a topic (sum of high-water marks; the bench's topics are never compacted or trimmed). */
@@ -199,19 +218,30 @@ async function main() {
     await projector.start();
     let firstAt: number | undefined;
     let firstCount = 0;
+    let loopAtFirst = performance.eventLoopUtilization();
+    const gc = gcClock();
     for (;;) {
       const n = await processed(1);
       if (n > 0 && firstAt === undefined) {
         firstAt = performance.now();
         firstCount = n;
+        loopAtFirst = performance.eventLoopUtilization();
+        gc.reset();
       }
       if (n >= EVENTS) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const liveSeconds = (performance.now() - (firstAt ?? performance.now())) / 1000;
     const liveRate = (EVENTS - firstCount) / liveSeconds;
+    const loop = performance.eventLoopUtilization(loopAtFirst);
+    const gcSeconds = gc.stop();
     await projector.stop();
     say(`live projector: ${EVENTS - firstCount} events committed in ${liveSeconds.toFixed(1)} s`);
+    // Where the projector process spent that time: waiting (for Postgres, Kafka) vs. running
+    // JavaScript, and how much of the running was garbage collection.
+    say(
+      `live process: event loop idle ${(loop.idle / 1000).toFixed(1)} s, busy ${(loop.active / 1000).toFixed(1)} s, of which GC pauses ${gcSeconds.toFixed(1)} s`,
+    );
     say(
       `live phases (ms, summed over batches): ${Object.entries(applyPhaseMs)
         .map(([k, v]) => `${k}=${Math.round(v)}`)

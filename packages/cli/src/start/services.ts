@@ -19,8 +19,8 @@ export type ServiceName = keyof typeof SERVICE_ENTRY;
  * Node flags per service. The projector allocates a lot of short-lived objects per event (decoded
  * payloads, facts, rows, JSON for Postgres); a 64 MB young generation (V8's default is 16 MB) lets
  * most of them die there instead of being promoted and marked again by full collections. Bench, 1M
- * events, runs minutes apart: 4.4k → 4.8k events/s (128 MB: 5.0k, within noise of 64 at twice the
- * memory). `services/projector/package.json` starts it the same way.
+ * events, three runs each: 3.8k-4.5k events/s with the default, 4.5k-5.1k with 64 MB (128 MB: 5.0k,
+ * no better, at twice the memory). `services/projector/package.json` starts it the same way.
  */
 export const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
   ingest: [],
