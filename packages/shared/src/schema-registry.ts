@@ -7,6 +7,21 @@ export function createSchemaRegistry(url: string): SchemaRegistry {
   return new SchemaRegistry({ host: url });
 }
 
+const RACE_ATTEMPTS = 5;
+
+/**
+ * What another process registering the same new subject at the same moment looks like. The client
+ * registers, then sets the subject's compatibility; in between, Apicurio reports the subject's
+ * compatibility as NONE (the global default), and of two processes setting it, the second gets 409
+ * "a rule named 'COMPATIBILITY' already exists". Both settle within moments, so these are retried
+ * a few times; a real incompatibility (also 409) is still reported after the last attempt.
+ */
+const newSubjectRace = (error: unknown): boolean => {
+  const e = error as { status?: number; name?: string; message?: string };
+  if (e.status === 409) return true;
+  return (e.name ?? "").includes("Compatibility") && /!= NONE\)/.test(e.message ?? "");
+};
+
 /**
  * Registers an Avro schema under a subject whose compatibility is BACKWARD: a new version must be
  * able to read everything written with the previous one, which is what replaying the topic from
@@ -23,15 +38,13 @@ export async function registerAvroSchema(
       { subject, compatibility: COMPATIBILITY.BACKWARD },
     );
   try {
-    try {
-      return (await register()).id;
-    } catch (first) {
-      // Two processes registering a new subject at once both see "no config yet", both register
-      // (idempotent) and both set its compatibility; Apicurio answers the second with 409 "a rule
-      // named 'COMPATIBILITY' already exists". Once it exists, a second attempt only checks it.
-      // A real incompatibility fails again and is reported below.
-      if ((first as { status?: number }).status !== 409) throw first;
-      return (await register()).id;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await register()).id;
+      } catch (error) {
+        if (!newSubjectRace(error) || attempt >= RACE_ATTEMPTS) throw error;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (0.5 + Math.random())));
+      }
     }
   } catch (cause) {
     const status = (cause as { status?: number }).status;
