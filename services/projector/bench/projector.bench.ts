@@ -194,11 +194,11 @@ async function main() {
         .map((k) => `${k} ${share(k)}`)
         .join(", ")}`,
     );
-    const bytes = JSON.stringify(history.slice(0, 1000)).length / 1000;
     const already = await recordsIn(log.kafka, topic);
     if (KEPT_TOPIC !== undefined && already === EVENTS) say(`reusing the ${EVENTS} records already in ${topic}`);
     else if (already > 0) throw new Error(`${topic} holds ${already} records, not ${EVENTS}: pick another BENCH_TOPIC`);
     else {
+      const bytes = JSON.stringify(history.slice(0, 1000)).length / 1000;
       say(`producing to ${topic} (${PARTITIONS} partitions, ~${Math.round(bytes)} B per payload)`);
       const produceStart = performance.now();
       await log.append(history);

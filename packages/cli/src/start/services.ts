@@ -22,7 +22,7 @@ export type ServiceName = keyof typeof SERVICE_ENTRY;
  * events, three runs each: 3.8k-4.5k events/s with the default, 4.5k-5.1k with 64 MB (128 MB: 5.0k,
  * no better, at twice the memory). `services/projector/package.json` starts it the same way.
  */
-export const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
+const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
   ingest: [],
   projector: ["--max-semi-space-size=64"],
   "brevo-sink": [],
