@@ -244,8 +244,9 @@ describe("the sink app with KAFKA_BROKERS", () => {
     // without a contact as having no email: the consumer does not wait for its contact (default
     // SINK_EVENT_CONTACT_WAIT_MS is 2 minutes) and its partition is not held up.
     await pool.query(
-      "CREATE TABLE IF NOT EXISTS customer_metrics (customer_id text, email text, updated_at timestamptz)",
+      "CREATE TABLE IF NOT EXISTS customer_metrics (customer_id text, email text, updated_at timestamptz, generation integer NOT NULL DEFAULT 1, change_xid xid8 NOT NULL DEFAULT pg_current_xact_id())",
     );
+    await pool.query("CREATE OR REPLACE VIEW customer_changes AS SELECT * FROM customer_metrics");
     await pool.query("INSERT INTO customer_metrics VALUES ('cus_no_contact', NULL, now())");
     const env = loadSinkEnv({
       DATABASE_URL: stack.databaseUrl,

@@ -50,7 +50,10 @@ beforeAll(async () => {
       last_payment_at timestamptz, failed_payment_count int, refunded_total jsonb, dispute_count int, mrr jsonb,
       subscription_status text, plan_name text, subscription_started_at timestamptz, trial_end timestamptz,
       cancel_at_period_end boolean, current_period_end timestamptz, churned boolean, last_event_at timestamptz,
-      updated_at timestamptz)`);
+      updated_at timestamptz, removed boolean NOT NULL DEFAULT false, generation integer NOT NULL DEFAULT 1,
+      change_xid xid8 NOT NULL DEFAULT pg_current_xact_id())`);
+  // The projector's change feed (its migration 0002) over the stand-in table.
+  await pool.query("CREATE VIEW customer_changes AS SELECT * FROM customer_metrics");
   await pool.query(`
     CREATE TABLE customer_events (seq bigserial PRIMARY KEY, event_id text, type text, created bigint,
       customer_id text, live boolean, object jsonb)`);
@@ -60,7 +63,7 @@ afterAll(async () => {
   await drop?.();
 });
 
-/** Writes rows the way a projector would: the row form of the read model, a fresh updated_at. */
+/** Writes rows the way a projector would: the row form of the read model, a new change_xid. */
 async function project(models: readonly CustomerReadModel[]) {
   await pool.query("DELETE FROM customer_metrics WHERE customer_id = ANY($1)", [models.map((m) => m.customerId)]);
   await pool.query("INSERT INTO customer_metrics SELECT * FROM jsonb_populate_recordset(NULL::customer_metrics, $1)", [
@@ -135,7 +138,7 @@ describe("brevo-sink on PostgreSQL", () => {
       const stored = await pool.query("SELECT count(*)::int AS n FROM brevo_contact_state");
       expect(stored.rows[0]).toEqual({ n: before.create });
 
-      // Rebuild: every row rewritten with the same values and a new updated_at.
+      // Every row rewritten with the same values (a new change_xid): read again, nothing to send.
       await project(models);
       fake.resetLog();
       const rebuild = await run(fake);

@@ -3,7 +3,7 @@ import type { Logger } from "@sbs/shared";
 import type { KafkaConfig } from "kafkajs";
 import type { Registry } from "prom-client";
 import type { ProjectorConfig } from "./config.ts";
-import { createTopicConsumer } from "./consumer/topic-consumer.ts";
+import { createTopicConsumer, type HaltedPartition } from "./consumer/topic-consumer.ts";
 import { createHttpServer } from "./http-server.ts";
 import { createProjectorMetrics, type ProjectorMetrics } from "./metrics.ts";
 import { createRuntime } from "./runtime.ts";
@@ -13,6 +13,8 @@ export interface Projector {
   readonly metrics: ProjectorMetrics;
   /** The generation written now (follows the pointer after a rebuild switched it). */
   readonly generation: number;
+  /** Partitions this instance refuses to advance (reason and fix), e.g. after the topic was recreated. */
+  readonly halted: readonly HaltedPartition[];
   /** Migrates, connects, starts consuming. */
   start(): Promise<void>;
   /** Serves /metrics and /healthz; port 0 picks a free one. */
@@ -44,6 +46,9 @@ export function createProjector(config: ProjectorConfig, opts: ProjectorOptions)
     pool: runtime.pool,
     process: runtime.processor(metrics, generation, true),
     generation,
+    followPointer: true,
+    watermarks: runtime.watermarks,
+    superviseIntervalMs: config.superviseIntervalMs,
     metrics,
     logger: opts.logger,
     partitionsConsumedConcurrently: config.kafka.partitionsConcurrency,
@@ -53,13 +58,17 @@ export function createProjector(config: ProjectorConfig, opts: ProjectorOptions)
   let stopping: Promise<void> | undefined;
   const http = createHttpServer(metrics.registry, () => ({
     ok: consumer.healthy && stopping === undefined,
-    detail: { generation: generation.current, topic: config.kafka.topic },
+    // A halted partition is not healthy, though the process goes on with the others.
+    detail: { generation: generation.current, topic: config.kafka.topic, halted: consumer.halted },
   }));
 
   return {
     metrics,
     get generation() {
       return generation.current;
+    },
+    get halted() {
+      return consumer.halted;
     },
     async start() {
       await runtime.open();

@@ -28,6 +28,12 @@ const schema = stackEnvSchema
       .regex(/^[a-zA-Z0-9._-]{1,249}$/, "must be a Kafka topic name")
       .optional(),
     KAFKA_GROUP_ID: z.string().min(1).default("projector"),
+    // The registry subject ingest registers the envelope under; checked at start when the topic has records.
+    SCHEMA_SUBJECT: z.string().min(1).default("sbs.ingest.StripeEventEnvelope"),
+    // How often a running projector re-checks the generation pointer and its halted partitions (cleared by accept-gap).
+    SUPERVISE_INTERVAL_MS: env.positiveInt(5_000),
+    // The in-memory rebuild gives up past this heap size and continues batch by batch (bounded memory).
+    REBUILD_MEMORY_BUDGET_MB: env.positiveInt(4096),
     KAFKA_REPLICATION_FACTOR: env.positiveInt(1),
     // Partitions processed at once. The generation lock serialises their transactions, so this only
     // overlaps fetching and decoding with them (bench, 100k customers: 2 → 6 took 8.3k to 10.2k events/s).
@@ -66,6 +72,9 @@ const schema = stackEnvSchema
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     },
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+    schemaSubject: e.SCHEMA_SUBJECT,
+    superviseIntervalMs: e.SUPERVISE_INTERVAL_MS,
+    rebuildMemoryBudgetBytes: e.REBUILD_MEMORY_BUDGET_MB * 1024 * 1024,
     database: {
       url: e.DATABASE_URL,
       ...(e.DATABASE_SCHEMA ? { schema: e.DATABASE_SCHEMA } : {}),

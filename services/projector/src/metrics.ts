@@ -18,7 +18,25 @@ export function createProjectorMetrics(registry: Registry = new Registry()) {
     }),
     transientErrors: new Counter({
       name: "projector_transient_errors_total",
-      help: "Batch attempts that failed on a transient error (Postgres, Kafka, registry) and were retried",
+      help: "Batch attempts that failed on a transient error and were retried, by code (schema_not_registered: the registry does not know a record's schema id; alert on it)",
+      labelNames: ["code"] as const,
+      registers: [registry],
+    }),
+    halted: new Gauge({
+      name: "projector_partition_halted",
+      help: "1 for a partition the projector refuses to advance (reason: ahead_of_log, below_log_start, topic_identity); see pnpm cli status",
+      labelNames: ["topic", "partition", "reason"] as const,
+      registers: [registry],
+    }),
+    offsetGaps: new Counter({
+      name: "projector_offset_gaps_total",
+      help: "Offsets skipped between records, by reason (sparse: the broker proved them empty, e.g. transaction markers)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    deriveFailures: new Counter({
+      name: "projector_derive_failures_total",
+      help: "Customer derivations that threw; the customer keeps its previous row (table derive_failure)",
       registers: [registry],
     }),
     batchSeconds: new Histogram({
@@ -34,7 +52,7 @@ export function createProjectorMetrics(registry: Registry = new Registry()) {
     }),
     lag: new Gauge({
       name: "projector_lag_records",
-      help: "Records between the stored next offset and the partition's high-water mark",
+      help: "Records between the stored next offset and the partition's high-water mark (absent for a halted partition: see projector_partition_halted)",
       labelNames: ["topic", "partition"] as const,
       registers: [registry],
     }),

@@ -37,7 +37,10 @@ describe("migrations", () => {
     const url = world.stack.databaseUrl;
     const schema = world.config.database.schema;
     const dir = MIGRATIONS_DIR;
-    expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual(["0001_projection"]);
+    expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([
+      "0001_projection",
+      "0002_contiguity_and_change_feed",
+    ]);
     expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([]);
     const { rows } = await world.pool.query<{ view: boolean; table: boolean }>(
       `SELECT has_table_privilege('sbs_analytics', 'customer_metrics', 'SELECT') AS view,

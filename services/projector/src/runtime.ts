@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import {
+  AppError,
   createKafka,
   createPool,
   createSchemaRegistry,
@@ -14,6 +15,7 @@ import type { ProjectorConfig } from "./config.ts";
 import { createBatchProcessor } from "./consumer/batch-processor.ts";
 import { createDeadLetterPublisher } from "./consumer/dead-letter-publisher.ts";
 import { createRecordDecoder } from "./consumer/decode-record.ts";
+import type { Watermarks } from "./consumer/position-check.ts";
 import type { ProjectorMetrics } from "./metrics.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -51,6 +53,34 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
   const registry = createSchemaRegistry(config.schemaRegistryUrl);
   const dlqPartitions = new Map<string, number>();
   let admin: Admin | undefined;
+  /**
+   * A topic with records needs the registry that encoded them: a wrong SCHEMA_REGISTRY_URL (or a
+   * fresh registry) is refused at start with what to check, rather than found record by record.
+   */
+  const checkRegistryKnowsEnvelope = async (kafkaAdmin: Admin) => {
+    const offsets = await kafkaAdmin.fetchTopicOffsets(config.kafka.topic);
+    const records = offsets.reduce((sum, o) => sum + (BigInt(o.high) - BigInt(o.low)), 0n);
+    if (records === 0n) return;
+    try {
+      await registry.getLatestSchemaId(config.schemaSubject);
+    } catch (cause) {
+      const status = (cause as { status?: number }).status;
+      throw new AppError(
+        status === 404 ? "schema_subject_unknown" : "schema_registry_unavailable",
+        status === 404
+          ? `the schema registry at ${config.schemaRegistryUrl} has no subject "${config.schemaSubject}", but ${config.kafka.topic} holds ${records} records: is SCHEMA_REGISTRY_URL the registry ingest writes to?`
+          : `the schema registry at ${config.schemaRegistryUrl} did not answer: ${(cause as Error).message}`,
+        { retriable: status !== 404, cause },
+      );
+    }
+  };
+  const logStartOffset = async (topic: string, partition: number): Promise<bigint> => {
+    if (admin === undefined) throw new Error("runtime is not open");
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const low = offsets.find((o) => o.partition === partition)?.low;
+    if (low === undefined) throw new Error(`${topic} has no partition ${partition}`);
+    return BigInt(low);
+  };
 
   const deadLetters = createDeadLetterPublisher({
     kafka,
@@ -66,7 +96,15 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     kafka,
     producer,
     deadLetters,
-    decode: createRecordDecoder(registry),
+    decode: createRecordDecoder(registry, config.schemaRegistryUrl),
+    /** The first offset the broker still has for a partition. */
+    logStartOffset,
+    /** Log start and high-water mark of every partition of a topic. */
+    async watermarks(topic: string): Promise<Map<number, Watermarks>> {
+      if (admin === undefined) throw new Error("runtime is not open");
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+    },
     /** Migrates (when configured), connects the producer and creates the DLQ topic beside the source. */
     async open(): Promise<void> {
       if (config.database.migrateOnStart) {
@@ -93,12 +131,13 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         opts.logger,
       );
       dlqPartitions.set(config.kafka.dlqTopic, await partitionCount(admin, config.kafka.dlqTopic));
+      await checkRegistryKnowsEnvelope(admin);
       await producer.connect();
     },
     processor(metrics: ProjectorMetrics, generation: { current: number }, followPointer: boolean) {
       return createBatchProcessor({
         pool,
-        decode: createRecordDecoder(registry),
+        decode: createRecordDecoder(registry, config.schemaRegistryUrl),
         deadLetters,
         metrics,
         logger: opts.logger,
@@ -108,6 +147,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         retry: config.retry,
         readModel: config.readModel,
         synchronousCommit: config.database.synchronousCommit,
+        logStartOffset,
       });
     },
     async close(): Promise<void> {

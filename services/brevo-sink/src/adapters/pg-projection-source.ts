@@ -3,47 +3,70 @@ import type { CustomerReadModel } from "../domain/read-model.ts";
 import type { ProjectionSource } from "./projection-source.ts";
 
 /**
- * THIN ADAPTER over the projector's `customer_metrics` view. The projector owns that SQL and is
- * being built alongside; everything this sink assumes about it is in this file:
- *   - one row per customer with the read-model columns in snake_case (toReadModelRow's names);
- *   - times as timestamptz, ISO text or unix seconds; money as jsonb {currency: minor units};
- *   - a change column `updated_at` (timestamptz) bumped by every write, rebuilds included.
- * The cursor is `<updated_at ISO>|<customer_id>`, a keyset so rows sharing a timestamp are not skipped.
- * updated_at is stamped before commit, so a slow transaction can commit a stamp older than rows
- * already read: each pass re-reads REWIND_SECONDS before its cursor.
- * `schema`: where the projector's view lives when it is not on the sink's search_path (the sink's
- * tables in a schema of their own).
+ * THIN ADAPTER over the projector's views. Everything this sink assumes about them is in this file:
+ *   - `customer_metrics`: one row per customer of the live generation, read-model columns in
+ *     snake_case (toReadModelRow's names); times as timestamptz, ISO text or unix seconds; money as
+ *     jsonb {currency: minor units};
+ *   - `customer_changes`: the same rows plus tombstones (`removed`), each with its `generation` and
+ *     `change_xid`, the id of the transaction that last changed it (the projector's migration 0002).
+ * Changes are read in (change_xid, customer_id) order, and only below the snapshot's xmin: every
+ * transaction with a smaller id has ended, and any that commits later gets a larger one, so the
+ * cursor never passes a change, however long its transaction took (a timestamp taken at
+ * transaction start did). A long transaction anywhere on the server holds the horizon back: the
+ * sink then waits, it does not skip.
+ * The cursor is `g<generation>:<xid>|<customer_id>`. A cursor of another generation (a rebuild
+ * switched) or of the earlier timestamp format starts over from the beginning: every row is read
+ * again and diffs to nothing where Brevo already agrees.
+ * `schema`: where the projector's views live when they are not on the sink's search_path.
  */
-const REWIND_SECONDS = 30;
 const changedSince = (relation: string) => `
-  SELECT *, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sink_cursor_at
-  FROM ${relation}
-  WHERE ($1::timestamptz IS NULL OR (updated_at, customer_id) > ($1::timestamptz, $2::text))
-  ORDER BY updated_at, customer_id
-  LIMIT $3`;
+  SELECT c.*, c.change_xid::text AS sink_change_xid
+  FROM ${relation} c
+  WHERE ($1::integer IS NULL OR c.generation <> $1 OR (c.change_xid, c.customer_id) > ($2::xid8, $3::text))
+    AND c.change_xid < pg_snapshot_xmin(pg_current_snapshot())
+  ORDER BY c.change_xid, c.customer_id
+  LIMIT $4`;
 const byIds = (relation: string) => `SELECT * FROM ${relation} WHERE customer_id = ANY($1)`;
 
 type Row = Record<string, unknown>;
 
+interface FeedCursor {
+  readonly generation: number;
+  readonly xid: string;
+  readonly customerId: string;
+}
+
+const CURSOR = /^g(\d+):(\d+)\|(.*)$/s;
+
+function parseCursor(cursor: string | undefined): FeedCursor | undefined {
+  const m = cursor === undefined ? null : CURSOR.exec(cursor);
+  if (m === null) return undefined; // none yet, or the earlier timestamp cursor: start over
+  return { generation: Number(m[1]), xid: m[2] ?? "0", customerId: m[3] ?? "" };
+}
+
 export function createPgProjectionSource(pool: Pool, options: { schema?: string | undefined } = {}): ProjectionSource {
-  const relation =
-    options.schema === undefined ? "customer_metrics" : `"${options.schema.replaceAll('"', '""')}".customer_metrics`;
-  const CHANGED_SINCE = changedSince(relation);
-  const BY_IDS = byIds(relation);
+  const qualified = (name: string) =>
+    options.schema === undefined ? name : `"${options.schema.replaceAll('"', '""')}".${name}`;
+  const CHANGED_SINCE = changedSince(qualified("customer_changes"));
+  const BY_IDS = byIds(qualified("customer_metrics"));
   return {
     async changedSince(cursor, limit) {
-      const [at, id] = cursor === undefined ? [null, ""] : splitCursor(cursor);
-      const { rows } = await pool.query<Row>(CHANGED_SINCE, [at, id, limit]);
+      const at = parseCursor(cursor);
+      const { rows } = await pool.query<Row>(CHANGED_SINCE, [
+        at?.generation ?? null,
+        at?.xid ?? "0",
+        at?.customerId ?? "",
+        limit,
+      ]);
+      // The view shows one generation (the live one); a cursor of another one matched every row.
       const last = rows[rows.length - 1];
       return {
         rows: rows.map(fromRow),
-        cursor: last === undefined ? cursor : `${String(last["sink_cursor_at"])}|${String(last["customer_id"])}`,
+        cursor:
+          last === undefined
+            ? cursor
+            : `g${String(last["generation"])}:${String(last["sink_change_xid"])}|${String(last["customer_id"])}`,
       };
-    },
-    rewind(cursor) {
-      const [at] = splitCursor(cursor);
-      const ms = Date.parse(at);
-      return Number.isFinite(ms) ? `${new Date(ms - REWIND_SECONDS * 1000).toISOString()}|` : cursor;
     },
     async byIds(ids) {
       if (ids.length === 0) return [];
@@ -51,11 +74,6 @@ export function createPgProjectionSource(pool: Pool, options: { schema?: string 
       return rows.map(fromRow);
     },
   };
-}
-
-function splitCursor(cursor: string): [string, string] {
-  const bar = cursor.indexOf("|");
-  return [cursor.slice(0, bar), cursor.slice(bar + 1)];
 }
 
 const seconds = (v: unknown): number | null => {

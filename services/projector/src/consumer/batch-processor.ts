@@ -8,6 +8,8 @@ import { postgresProjectionStore } from "../projection/projection-store.ts";
 import { advanceOffset, livePointer, lockGeneration, nextOffset } from "../store/positions.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
+import { recordFingerprint } from "./record-fingerprint.ts";
+import { deterministicSqlState } from "./sql-errors.ts";
 
 export interface SourceRecord {
   readonly offset: string;
@@ -20,6 +22,11 @@ export interface BatchInput {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly SourceRecord[];
+  /**
+   * Where the fetch that returned these records started, when the consumer knows it (the first
+   * batch after a seek): records the broker skipped between it and the first record do not exist.
+   */
+  readonly fetchedFrom?: bigint | undefined;
   /** Keeps the group membership alive while a batch waits out a transient failure. */
   heartbeat(): Promise<void>;
   /** False once the consumer stops or the partition was taken away: stop retrying. */
@@ -35,7 +42,11 @@ export type BatchOutcome =
       readonly skipped: number;
     }
   | { readonly status: "abandoned" }
-  | { readonly status: "generation-changed"; readonly generation: number };
+  | { readonly status: "generation-changed"; readonly generation: number }
+  /** The batch does not start at the stored offset and nothing proves the offsets between absent: seek there. */
+  | { readonly status: "rewind"; readonly to: bigint }
+  /** The offsets between the stored one and the batch were deleted from the log: never skip them silently. */
+  | { readonly status: "halted"; readonly reason: "below_log_start"; readonly detail: string };
 
 export interface BatchProcessorDeps {
   readonly pool: Pool;
@@ -55,6 +66,16 @@ export interface BatchProcessorDeps {
   readonly readModel: ReadModelOptions;
   /** Postgres `synchronous_commit` for batch transactions (see lockGeneration). */
   readonly synchronousCommit: boolean;
+  /** The partition's log start offset now (asked only when a batch skips offsets). */
+  readonly logStartOffset: (topic: string, partition: number) => Promise<bigint>;
+}
+
+/** A Postgres refusal caused by a record's data (SQLSTATE 22/23): poison, like a reducer exception. */
+class DataRejected extends ReducerError {
+  constructor(readonly sqlState: string) {
+    // The server's message can quote the value (an email, a name): only the code leaves this process.
+    super(`Postgres refused the data (SQLSTATE ${sqlState})`);
+  }
 }
 
 interface Item {
@@ -81,7 +102,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         return await fn();
       } catch (error) {
         if (error instanceof ReducerError) throw error;
-        deps.metrics.transientErrors.inc();
+        deps.metrics.transientErrors.inc({ code: (error as { code?: unknown }).code?.toString() ?? "unknown" });
         throttle(`${input.topic}:${input.partition}`, (suppressed) =>
           log.warn(
             { err: error, topic: input.topic, partition: input.partition, attempt, suppressed },
@@ -125,9 +146,28 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     await client.query("ROLLBACK").catch(() => {});
   };
 
+  /**
+   * Contiguity (pattern 2, lessons from review): the first record applied must be the stored next
+   * offset, unless the broker's own answer proves the offsets between absent: the record before it
+   * in the same fetch is below the stored offset, or the fetch started at or below it. Anything
+   * else (a stale position after lost Postgres commits, a generation switch) is a rewind.
+   */
+  const proofOfContiguity = (input: BatchInput, first: Item, stored: bigint): "contiguous" | "fetch" | "none" => {
+    const firstOffset = BigInt(first.record.offset);
+    if (firstOffset === stored) return "contiguous";
+    const index = input.records.indexOf(first.record);
+    const before = index > 0 ? input.records[index - 1] : undefined;
+    if (before !== undefined) return BigInt(before.offset) < stored ? "contiguous" : "none";
+    return input.fetchedFrom !== undefined && input.fetchedFrom <= stored ? "fetch" : "none";
+  };
+
   /** One attempt: DLQ first (acked), then state + offset in one transaction. */
-  const commit = async (input: BatchInput, items: readonly Item[], poison: ReadonlyMap<string, DeadLetterInput>) => {
-    const generation = deps.generation();
+  const commit = async (
+    input: BatchInput,
+    generation: number,
+    items: readonly Item[],
+    poison: ReadonlyMap<string, DeadLetterInput>,
+  ) => {
     const at = { generation, topic: input.topic, partition: input.partition };
     const storedBefore = await nextOffset(deps.pool, generation, input.topic, input.partition);
     const letters = items
@@ -149,10 +189,42 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       }
       const stored = await nextOffset(client, generation, input.topic, input.partition);
       const fresh = items.filter((i) => BigInt(i.record.offset) >= stored);
+      const first = fresh[0];
       const last = fresh[fresh.length - 1];
-      if (last === undefined) {
+      if (first === undefined || last === undefined) {
         await rollback(client);
         return { status: "committed", next: stored, applied: 0, deadLettered: 0, skipped: items.length } as const;
+      }
+      const proof = proofOfContiguity(input, first, stored);
+      if (proof === "none") {
+        await rollback(client);
+        return { status: "rewind", to: stored } as const;
+      }
+      if (proof === "fetch") {
+        // The broker answered a fetch from `stored` with a later record: either those offsets hold
+        // no records (transaction markers, compaction), or they were deleted (log start moved).
+        const low = await deps.logStartOffset(input.topic, input.partition);
+        if (low > stored) {
+          await rollback(client);
+          return {
+            status: "halted",
+            reason: "below_log_start",
+            detail: `offsets ${stored}..${low - 1n} of ${input.topic}[${input.partition}] were deleted before generation ${generation} applied them`,
+          } as const;
+        }
+        deps.metrics.offsetGaps.inc({ reason: "sparse" });
+        throttle(`sparse:${input.topic}:${input.partition}`, (suppressed) =>
+          log.info(
+            {
+              topic: input.topic,
+              partition: input.partition,
+              from: String(stored),
+              to: first.record.offset,
+              suppressed,
+            },
+            "offsets without records (transaction markers or compaction); continuing after them",
+          ),
+        );
       }
       const events: DecodedEvent[] = [];
       let deadLettered = 0;
@@ -162,7 +234,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       }
       const result = await applyEvents(postgresProjectionStore(client, generation), events, deps.readModel);
       const next = BigInt(last.record.offset) + 1n;
-      await advanceOffset(client, at, next, { applied: events.length, deadLettered });
+      await advanceOffset(
+        client,
+        at,
+        next,
+        { applied: events.length, deadLettered },
+        { offset: BigInt(last.record.offset), fingerprint: recordFingerprint(last.record.key, last.record.value) },
+      );
       await client.query("COMMIT");
       deps.metrics.customersDerived.inc(result.customersDerived);
       for (const item of fresh) {
@@ -178,6 +256,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       } as const;
     } catch (error) {
       await rollback(client);
+      const sqlState = deterministicSqlState(error);
+      if (sqlState !== undefined) throw new DataRejected(sqlState);
       if (!(error instanceof ReducerError)) broken = error as Error;
       throw error;
     } finally {
@@ -187,7 +267,12 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
   };
 
   /** Reducer exception somewhere in the batch: one record per transaction, N attempts each. */
-  const isolate = async (input: BatchInput, items: readonly Item[], poison: Map<string, DeadLetterInput>) => {
+  const isolate = async (
+    input: BatchInput,
+    generation: number,
+    items: readonly Item[],
+    poison: Map<string, DeadLetterInput>,
+  ) => {
     let total: BatchOutcome | undefined;
     let applied = 0;
     let deadLettered = 0;
@@ -196,12 +281,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       let outcome: Awaited<ReturnType<typeof commit>> | undefined;
       for (let attempt = 1; outcome === undefined; attempt++) {
         try {
-          outcome = await withRetry(input, () => commit(input, [item], poison));
+          outcome = await withRetry(input, () => commit(input, generation, [item], poison));
           if (outcome === undefined) return { status: "abandoned" } as const;
         } catch (error) {
           if (!(error instanceof ReducerError)) throw error;
-          if (attempt >= deps.attempts)
-            poison.set(item.record.offset, letterOf(item, { errorClass: "reducer", reason: error.message }));
+          if (attempt >= deps.attempts) {
+            const errorClass = error instanceof DataRejected ? "database_rejected" : "reducer";
+            poison.set(item.record.offset, letterOf(item, { errorClass, reason: error.message }));
+          }
         }
       }
       if (outcome.status !== "committed") return outcome;
@@ -214,6 +301,9 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
   };
 
   return async (input: BatchInput): Promise<BatchOutcome> => {
+    // The generation is fixed for the whole batch: a switch seen by another partition meanwhile
+    // must not redirect this batch's records into a generation whose positions they do not follow.
+    const generation = deps.generation();
     const timer = deps.metrics.batchSeconds.startTimer();
     const items = await withRetry(input, () => decodeItems(input.records));
     if (items === undefined) return { status: "abandoned" };
@@ -221,11 +311,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     for (const item of items) if (!item.outcome.ok) poison.set(item.record.offset, letterOf(item, item.outcome));
     let outcome: BatchOutcome | undefined;
     try {
-      outcome = (await withRetry(input, () => commit(input, items, poison))) ?? { status: "abandoned" };
+      outcome = (await withRetry(input, () => commit(input, generation, items, poison))) ?? { status: "abandoned" };
     } catch (error) {
       if (!(error instanceof ReducerError)) throw error;
-      log.warn({ topic: input.topic, partition: input.partition, err: error }, "reducer failed; isolating the record");
-      outcome = await isolate(input, items, poison);
+      log.warn(
+        { topic: input.topic, partition: input.partition, error: error.message },
+        "a record was refused (reducer or Postgres); isolating it",
+      );
+      outcome = await isolate(input, generation, items, poison);
     }
     if (outcome.status === "committed") {
       timer();

@@ -1,15 +1,16 @@
 import { AppError, type SchemaRegistry } from "@sbs/shared";
 import { type DecodedEvent, decodeEvent } from "../domain/index.ts";
+import { needsStorableText, toStorableText } from "./storable-text.ts";
 
 /** A record the projector can never apply, whatever it retries: it goes to the dead-letter topic. */
 export interface Poison {
   readonly errorClass:
     | "empty_value"
     | "avro_decode"
-    | "schema_not_found"
     | "payload_json"
     | "invalid_event"
-    | "reducer";
+    | "reducer"
+    | "database_rejected";
   readonly reason: string;
 }
 
@@ -22,23 +23,32 @@ interface AvroType {
 /**
  * Decodes record values: Confluent wire format (magic byte 0, 4-byte schema id, Avro body), the
  * envelope's `payload` (the Stripe event JSON), then the domain's `decodeEvent`. Bad bytes and
- * invalid events are returned as Poison; a registry that cannot be reached throws a retriable
- * AppError, so the caller blocks and retries instead of dead-lettering good records.
+ * invalid events are returned as Poison. A registry that cannot be reached, or that does not know
+ * the schema id, throws a retriable AppError: the partition blocks and retries instead of
+ * dead-lettering good records. An unknown id is an outage, not poison: a wrong
+ * SCHEMA_REGISTRY_URL, a fresh registry or one restored from an old backup would otherwise turn
+ * the whole history into dead letters.
  */
-export function createRecordDecoder(registry: SchemaRegistry) {
+export function createRecordDecoder(registry: SchemaRegistry, registryUrl = "the schema registry") {
   const schemas = new Map<number, AvroType>();
 
-  const schemaFor = async (id: number): Promise<AvroType | Poison> => {
+  const schemaFor = async (id: number): Promise<AvroType> => {
     const known = schemas.get(id);
     if (known) return known;
+    // Resolved once per id for the process's life: a registry's ids are immutable.
     try {
       const schema = (await registry.getSchema(id)) as unknown as AvroType;
       schemas.set(id, schema);
       return schema;
     } catch (cause) {
       const status = (cause as { status?: number }).status;
-      // 404: the registry does not know the id; every retry would say the same.
-      if (status === 404) return { errorClass: "schema_not_found", reason: `schema id ${id} is not registered` };
+      if (status === 404) {
+        throw new AppError(
+          "schema_not_registered",
+          `schema id ${id} is unknown to ${registryUrl}: is SCHEMA_REGISTRY_URL the registry ingest writes to (not a fresh one, or one restored from an old backup)? Blocking until it resolves`,
+          { retriable: true, cause },
+        );
+      }
       throw new AppError("schema_registry_unavailable", `fetching schema ${id} failed`, { retriable: true, cause });
     }
   };
@@ -54,7 +64,6 @@ export function createRecordDecoder(registry: SchemaRegistry) {
       };
     }
     const schema = await schemaFor(value.readInt32BE(1));
-    if ("errorClass" in schema) return { ok: false, ...schema };
     let envelope: { payload?: unknown };
     try {
       envelope = schema.fromBuffer(value.subarray(5)) as { payload?: unknown };
@@ -71,6 +80,7 @@ export function createRecordDecoder(registry: SchemaRegistry) {
     let raw: unknown;
     try {
       raw = JSON.parse(envelope.payload);
+      if (needsStorableText(envelope.payload)) raw = toStorableText(raw);
     } catch (error) {
       return { ok: false, errorClass: "payload_json", reason: `payload is not JSON: ${(error as Error).message}` };
     }

@@ -77,14 +77,15 @@ const selectExpr = (c: string): string => (TIME_COLUMNS.has(c) ? `to_timestamp(x
 
 /**
  * `IS DISTINCT FROM` keeps identical rows untouched: no dead tuples from replays, and
- * `updated_at` moves only on a real change, which is what incremental readers (the sink) poll.
+ * `change_xid` (the change feed's key, see migration 0002) moves only on a real change.
  */
 const UPSERT = `INSERT INTO customer_projection (generation, customer_id, ${READ_MODEL_COLUMNS.join(", ")})
 SELECT $1, x.customer_id, ${READ_MODEL_COLUMNS.map(selectExpr).join(", ")}
 FROM jsonb_to_recordset($2::jsonb) AS x(${COLUMNS})
 ON CONFLICT (generation, customer_id) DO UPDATE SET
   ${READ_MODEL_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(",\n  ")},
-  updated_at = now()
+  updated_at = now(),
+  change_xid = pg_current_xact_id()
 WHERE (${READ_MODEL_COLUMNS.map((c) => `customer_projection.${c}`).join(", ")})
   IS DISTINCT FROM (${READ_MODEL_COLUMNS.map((c) => `EXCLUDED.${c}`).join(", ")})`;
 
@@ -125,11 +126,19 @@ export async function writeProjections(
   await db.query(UPSERT, [generation, JSON.stringify(writes.map(toRecord))]);
 }
 
-/** Customers no fact names any more (a charge moved to another customer): the fold has no row for them. */
+/**
+ * Customers no fact names any more (a charge moved to another customer): the fold has no row for
+ * them. A tombstone tells the change feed's readers; the view hides it while a row exists again.
+ */
 export async function deleteProjections(db: ClientBase, generation: number, customerIds: readonly string[]) {
   if (customerIds.length === 0) return;
-  await db.query("DELETE FROM customer_projection WHERE generation = $1 AND customer_id = ANY($2::text[])", [
-    generation,
-    customerIds,
-  ]);
+  await db.query(
+    `WITH gone AS (
+       DELETE FROM customer_projection WHERE generation = $1 AND customer_id = ANY($2::text[]) RETURNING customer_id
+     )
+     INSERT INTO customer_projection_tombstone (generation, customer_id)
+     SELECT $1, customer_id FROM gone
+     ON CONFLICT (generation, customer_id) DO UPDATE SET change_xid = pg_current_xact_id()`,
+    [generation, customerIds],
+  );
 }

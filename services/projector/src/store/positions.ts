@@ -48,21 +48,79 @@ export async function nextOffset(
   return rows[0] ? BigInt(rows[0].next_offset) : 0n;
 }
 
+/** The last record a position covers: read back on assignment to prove the topic is the same one. */
+export interface LastRecord {
+  readonly offset: bigint;
+  readonly fingerprint: string;
+}
+
+export interface StoredPosition {
+  readonly next: bigint;
+  readonly last: LastRecord | null;
+}
+
+/** Stored positions of a generation for one topic, with the record each one last covered. */
+export async function storedPositions(
+  db: Pick<ClientBase, "query">,
+  generation: number,
+  topic: string,
+): Promise<Map<number, StoredPosition>> {
+  const { rows } = await db.query<{
+    partition: number;
+    next_offset: string;
+    last_offset: string | null;
+    last_fingerprint: string | null;
+  }>(
+    "SELECT partition, next_offset, last_offset, last_fingerprint FROM processed_offset WHERE generation = $1 AND topic = $2",
+    [generation, topic],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.partition,
+      {
+        next: BigInt(r.next_offset),
+        last:
+          r.last_offset === null || r.last_fingerprint === null
+            ? null
+            : { offset: BigInt(r.last_offset), fingerprint: r.last_fingerprint },
+      },
+    ]),
+  );
+}
+
+/**
+ * Moves a partition's position to `next` (never backwards) and adds to its counters. `last` is
+ * the batch's last record (kept only when it is the newest the position has covered).
+ */
 export async function advanceOffset(
   db: ClientBase,
   at: { generation: number; topic: string; partition: number },
   next: bigint,
   counts: { applied: number; deadLettered: number },
+  last: LastRecord | null = null,
 ): Promise<void> {
   await db.query(
-    `INSERT INTO processed_offset (generation, topic, partition, next_offset, applied_count, dead_lettered_count)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO processed_offset (generation, topic, partition, next_offset, applied_count, dead_lettered_count, last_offset, last_fingerprint)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (generation, topic, partition) DO UPDATE SET
        next_offset = GREATEST(processed_offset.next_offset, EXCLUDED.next_offset),
        applied_count = processed_offset.applied_count + EXCLUDED.applied_count,
        dead_lettered_count = processed_offset.dead_lettered_count + EXCLUDED.dead_lettered_count,
+       last_offset = CASE WHEN EXCLUDED.next_offset >= processed_offset.next_offset
+         THEN COALESCE(EXCLUDED.last_offset, processed_offset.last_offset) ELSE processed_offset.last_offset END,
+       last_fingerprint = CASE WHEN EXCLUDED.next_offset >= processed_offset.next_offset
+         THEN COALESCE(EXCLUDED.last_fingerprint, processed_offset.last_fingerprint) ELSE processed_offset.last_fingerprint END,
        updated_at = now()`,
-    [at.generation, at.topic, at.partition, next.toString(), counts.applied, counts.deadLettered],
+    [
+      at.generation,
+      at.topic,
+      at.partition,
+      next.toString(),
+      counts.applied,
+      counts.deadLettered,
+      last?.offset.toString() ?? null,
+      last?.fingerprint ?? null,
+    ],
   );
 }
 
@@ -102,6 +160,16 @@ export async function switchGeneration(
     if (from === undefined) throw new Error("projection_pointer is empty");
     await verify(db);
     await db.query("UPDATE projection_pointer SET generation = $1, switched_at = now()", [generation]);
+    // Customers the old generation shows and the new one does not: the change feed's readers
+    // (who start over on a new generation) learn that they are gone.
+    await db.query(
+      `INSERT INTO customer_projection_tombstone (generation, customer_id)
+       SELECT $1, o.customer_id FROM customer_projection o
+       WHERE o.generation = $2
+         AND NOT EXISTS (SELECT 1 FROM customer_projection n WHERE n.generation = $1 AND n.customer_id = o.customer_id)
+       ON CONFLICT (generation, customer_id) DO UPDATE SET change_xid = pg_current_xact_id()`,
+      [generation, from],
+    );
     await db.query(
       `UPDATE projection_generation SET
          state = CASE WHEN generation = $1 THEN 'live' ELSE 'retired' END,
