@@ -98,6 +98,11 @@ const rebuild: CliCommand = {
   run: (argv) => projectorCommands.rebuild.run(argv, { env: process.env, out, err }),
 };
 
+const acceptGap: CliCommand = {
+  summary: projectorCommands["accept-gap"].summary,
+  run: (argv) => projectorCommands["accept-gap"].run(argv, { env: process.env, out, err }),
+};
+
 const start: CliCommand = {
   summary: "Run the whole pipeline locally: stack, ingest, projector and brevo-sink (fake Brevo without BREVO_API_KEY)",
   run: (argv) => {
@@ -116,14 +121,15 @@ const status: CliCommand = {
   async run(argv) {
     if (argv.includes("--help") || argv.includes("-h")) {
       out.write(
-        "usage: pnpm cli status [--json]\n\nExit code 0 when the stack is healthy and nothing is pending, 1 otherwise.\n",
+        "usage: pnpm cli status [--json]\n\nExit code 0 when the stack is healthy, no dead letter is pending and no partition is halted; 1 otherwise.\n",
       );
       return 0;
     }
     const report = await collectStatus(process.env);
     out.write(argv.includes("--json") ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     const pending = (report.projector?.deadLetters.pending ?? 0) > 0;
-    return report.stack.healthy && !pending ? 0 : 1;
+    const halted = report.projector?.partitions.some((p) => p.halted) ?? false;
+    return report.stack.healthy && !pending && !halted ? 0 : 1;
   },
 };
 
@@ -137,6 +143,7 @@ const commands: Record<string, CliCommand> = {
   "setup-webhook": stripeCommand("setup-webhook"),
   "test-connection": stripeCommand("test-connection"),
   rebuild,
+  "accept-gap": acceptGap,
   redrive: {
     summary: "Put dead letters back on the topic they came from (after fixing their cause)",
     run: (argv) => runRedrive(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env: process.env }),

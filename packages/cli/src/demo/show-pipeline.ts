@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { PipelineInfo } from "../start/pipeline.ts";
+import { sinkBacklog } from "../status/status.ts";
 
 /**
  * After a demo delivery: waits for the projector to settle, prints the top customers from the
@@ -63,14 +64,7 @@ export async function showPipeline(
 async function waitForSink(client: pg.Client, io: { err: (text: string) => void }): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const backlog = await client
-      .query<{ n: string }>(
-        `SELECT count(*) AS n FROM customer_metrics m
-          WHERE NOT EXISTS (SELECT 1 FROM brevo_sink_cursors c WHERE c.name = 'projection'
-                              AND (m.updated_at, m.customer_id) <= (split_part(c.value, '|', 1)::timestamptz, split_part(c.value, '|', 2)))`,
-      )
-      .then((r) => Number(r.rows[0]?.n ?? 0))
-      .catch(() => -1);
+    const backlog = await sinkBacklog(client).catch(() => -1);
     if (backlog === 0) return;
     io.err(`\rsink backlog: ${backlog < 0 ? "not started yet" : `${backlog} customers`}   `);
     await new Promise((r) => setTimeout(r, 500));

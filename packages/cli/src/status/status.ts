@@ -26,6 +26,8 @@ export interface StatusReport {
       applied: number;
       deadLettered: number;
       updatedAt: string;
+      /** The projector refuses to advance this partition (reason, and the fix in `detail`). */
+      halted?: { reason: string; detail: string; since: string };
     }[];
     deadLetters: { sent: number; pending: number };
   };
@@ -104,6 +106,18 @@ async function projectorStatus(db: pg.Client, brokers: string[], problems: strin
         "SELECT count(*) FILTER (WHERE state = 'sent') AS sent, count(*) FILTER (WHERE state = 'pending') AS pending FROM dead_letter",
       )
     ).rows[0];
+    const halts = new Map(
+      (
+        await db
+          .query("SELECT topic, partition, reason, detail, since FROM partition_halt WHERE generation = $1", [
+            generation,
+          ])
+          .catch(() => ({ rows: [] as Record<string, unknown>[] }))
+      ).rows // before the projector's migration 0002
+        .map((h) => [`${h["topic"]}:${h["partition"]}`, h]),
+    );
+    for (const h of halts.values())
+      problems.push(`projector: ${String(h["topic"])}[${String(h["partition"])}] HALTED: ${String(h["detail"])}`);
     const highs = await highWatermarks(brokers, [...new Set(offsets.map((o) => String(o.topic)))], problems);
     return {
       generation,
@@ -113,7 +127,17 @@ async function projectorStatus(db: pg.Client, brokers: string[], problems: strin
       lastEventAt: totals?.last_event_at ? new Date(totals.last_event_at).toISOString() : null,
       partitions: offsets.map((o) => {
         const high = highs.get(`${o.topic}:${o.partition}`) ?? Number(o.next_offset);
+        const halt = halts.get(`${o.topic}:${o.partition}`);
         return {
+          ...(halt
+            ? {
+                halted: {
+                  reason: String(halt["reason"]),
+                  detail: String(halt["detail"]),
+                  since: new Date(halt["since"] as string).toISOString(),
+                },
+              }
+            : {}),
           topic: String(o.topic),
           partition: Number(o.partition),
           nextOffset: Number(o.next_offset),
@@ -151,24 +175,7 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
     const contacts = (await db.query("SELECT count(*) AS n, max(pushed_at) AS last FROM brevo_contact_state")).rows[0];
     const failures = (await db.query("SELECT code, count(*) AS n FROM brevo_sync_failures GROUP BY code")).rows;
     const events = (await db.query("SELECT status, count(*) AS n FROM brevo_event_ledger GROUP BY status")).rows;
-    // The sink's change cursor is "<updated_at>|<customer_id>": customers past it are not pushed yet.
-    const cursor = (await db.query("SELECT value FROM brevo_sink_cursors WHERE name = 'projection'")).rows[0]?.value as
-      | string
-      | undefined;
-    let backlog: number | null = null;
-    if (cursor?.includes("|")) {
-      const [at, id] = cursor.split("|");
-      backlog = Number(
-        (
-          await db.query(
-            "SELECT count(*) AS n FROM customer_metrics WHERE (updated_at, customer_id) > ($1::timestamptz, $2)",
-            [at, id],
-          )
-        ).rows[0]?.n ?? 0,
-      );
-    } else if (cursor === undefined) {
-      backlog = Number((await db.query("SELECT count(*) AS n FROM customer_metrics")).rows[0]?.n ?? 0);
-    }
+    const backlog = await sinkBacklog(db);
     return {
       contacts: Number(contacts?.n ?? 0),
       lastPushAt: contacts?.last ? new Date(contacts.last).toISOString() : null,
@@ -182,19 +189,44 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
   });
 }
 
+/**
+ * Customers changed past the sink's cursor ("g<generation>:<xid>|<customer_id>" over the
+ * projector's change feed, see the sink's pg-projection-source.ts): not pushed yet. Without a
+ * cursor, or with one of another generation, every customer is.
+ */
+export async function sinkBacklog(db: Pick<pg.Client, "query">): Promise<number> {
+  const cursor = (await db.query("SELECT value FROM brevo_sink_cursors WHERE name = 'projection'")).rows[0]?.value as
+    | string
+    | undefined;
+  const feed = cursor === undefined ? undefined : /^g(\d+):(\d+)\|(.*)$/s.exec(cursor);
+  const { rows } = await db.query(
+    `SELECT count(*) AS n FROM customer_changes
+     WHERE $1::integer IS NULL OR generation <> $1 OR (change_xid, customer_id) > ($2::xid8, $3::text)`,
+    [feed ? Number(feed[1]) : null, feed?.[2] ?? "0", feed?.[3] ?? ""],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
 export function formatStatus(r: StatusReport): string {
   const lines: string[] = [];
   lines.push(`stack        ${r.stack.healthy ? "healthy" : "NOT healthy"} — ${r.stack.detail}`);
   if (r.projector) {
     const p = r.projector;
-    const lag = p.partitions.reduce((sum, x) => sum + x.lag, 0);
+    const lag = p.partitions.reduce((sum, x) => sum + (x.halted ? 0 : x.lag), 0);
+    const halted = p.partitions.filter((x) => x.halted).length;
     lines.push(
       `projector    generation ${p.generation}: ${p.customers} customers, ${p.subscribers} subscribed, ${p.payments} payments; last event ${p.lastEventAt ?? "never"}`,
     );
     lines.push(
-      `             lag ${lag} records; dead letters ${p.deadLetters.sent} sent, ${p.deadLetters.pending} pending`,
+      `             ${halted > 0 ? `${halted} partition(s) HALTED; ` : ""}lag ${lag} records; dead letters ${p.deadLetters.sent} sent, ${p.deadLetters.pending} pending`,
     );
     for (const x of p.partitions) {
+      if (x.halted) {
+        lines.push(
+          `             ${x.topic}[${x.partition}] HALTED (${x.halted.reason}) since ${x.halted.since}, next ${x.nextOffset} / end ${x.highWatermark}: ${x.halted.detail}`,
+        );
+        continue;
+      }
       lines.push(
         `             ${x.topic}[${x.partition}] next ${x.nextOffset} / end ${x.highWatermark} (lag ${x.lag}), applied ${x.applied}, dead-lettered ${x.deadLettered}, updated ${x.updatedAt}`,
       );

@@ -2,24 +2,12 @@ import { parseArgs } from "node:util";
 import { createLogger } from "@sbs/shared";
 import { loadProjectorConfig } from "../config.ts";
 import { runRebuild } from "../rebuild.ts";
+import { acceptGapCommand } from "./accept-gap.ts";
+import type { Command } from "./command.ts";
 
 export { type RebuildOptions, type RebuildResult, runRebuild } from "../rebuild.ts";
 
-export interface Writer {
-  write(text: string): unknown;
-}
-
-export interface CommandDeps {
-  readonly env: Record<string, string | undefined>;
-  readonly out: Writer;
-  readonly err: Writer;
-}
-
-export interface Command {
-  readonly summary: string;
-  readonly usage: string;
-  run(argv: readonly string[], deps: CommandDeps): Promise<number>;
-}
+export type { Command, CommandDeps, Writer } from "./command.ts";
 
 const rebuildUsage = `usage: pnpm cli rebuild [--fresh] [--no-switch] [--progress-interval <seconds>]
 
@@ -70,4 +58,7 @@ const rebuildCommand: Command = {
 };
 
 /** The projector's operator commands, by CLI name. */
-export const commands = { rebuild: rebuildCommand } as const satisfies Record<string, Command>;
+export const commands = { rebuild: rebuildCommand, "accept-gap": acceptGapCommand } as const satisfies Record<
+  string,
+  Command
+>;

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { createLogger, createPool, migrate } from "@sbs/shared";
 import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import type { Pool } from "pg";
@@ -58,7 +59,12 @@ function setup(opts: { logStart?: bigint; generation?: () => number; logs?: stri
       ? createLogger({
           service: "batch-int",
           level: "debug",
-          destination: { write: (line: string) => opts.logs?.push(line) },
+          destination: new Writable({
+            write(chunk, _encoding, done) {
+              opts.logs?.push(String(chunk));
+              done();
+            },
+          }),
         })
       : silent,
     generation: opts.generation ?? (() => 1),
