@@ -13,7 +13,12 @@ import {
   foldAsync,
   type ReadModelOptions,
 } from "./domain/index.ts";
-import { type ProjectionWrite, writeProjections } from "./store/customer-store.ts";
+import {
+  type DeriveFailure,
+  type ProjectionWrite,
+  recordDeriveOutcomes,
+  writeProjections,
+} from "./store/customer-store.ts";
 import { writeFacts } from "./store/fact-store.ts";
 import { advanceOffset, lockGeneration } from "./store/positions.ts";
 import { FACT_KINDS, STATE_KEY } from "./store/tables.ts";
@@ -26,15 +31,17 @@ import { FACT_KINDS, STATE_KEY } from "./store/tables.ts";
  * to Kafka: the generation's offsets live in Postgres only.
  *
  * Poison records are dead-lettered exactly as the incremental path does (the publisher skips
- * those already sent, so a rebuild only counts them). A reducer exception (in the fold or a
- * derivation) makes the outcome depend on how records are isolated one by one, which only the
- * incremental path does: the fast path then gives up before writing anything, and the caller
- * falls back to it.
+ * those already sent, so a rebuild only counts them). A fold exception makes the outcome depend
+ * on how records are isolated one by one, which only the incremental path does: the fast path
+ * then gives up before writing anything, and the caller falls back to it. A derivation that
+ * throws concerns one customer: it is recorded in derive_failure, as the incremental path does.
  */
 
 export type InMemoryOutcome =
   | { readonly status: "written"; readonly facts: number; readonly customers: number }
-  | { readonly status: "reducer-error"; readonly reason: string };
+  | { readonly status: "reducer-error"; readonly reason: string }
+  /** The fold outgrew the memory budget: nothing was written; the caller continues batch by batch. */
+  | { readonly status: "over-budget"; readonly reason: string };
 
 export interface InMemoryDeps {
   readonly kafka: Kafka;
@@ -52,6 +59,10 @@ export interface InMemoryDeps {
   readonly synchronousCommit: boolean;
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
+  /** Heap size past which the in-memory fold gives up (the whole fold is held until the bulk load). */
+  readonly memoryBudgetBytes: number;
+  /** Heap in use now (injectable for tests). */
+  readonly heapUsed?: () => number;
   /** High-water mark per partition: records at or above it are left to the live projector. */
   readonly targets: ReadonlyMap<number, bigint>;
   /** Updated as records are read (progress output). */
@@ -100,6 +111,8 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
   const done = () => [...targets].every(([p, target]) => (positions.get(p) ?? 0n) >= target);
 
   const events = channel<DecodedEvent>();
+  const heapUsed = deps.heapUsed ?? (() => process.memoryUsage().heapUsed);
+  let overBudget: string | undefined;
   let foldError: Error | undefined;
   const folding = foldAsync(events, emptyState()).catch((error: unknown) => {
     foldError = error instanceof Error ? error : new Error(String(error));
@@ -179,7 +192,11 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
           deps.onProgress();
           await heartbeat();
           if (next >= target) consumer.pause([{ topic, partitions: [partition] }]);
-          if (done() || foldError) finished();
+          const heap = heapUsed();
+          if (heap > deps.memoryBudgetBytes) {
+            overBudget = `the in-memory fold reached ${Math.round(heap / 2 ** 20)} MB of heap, over the budget of ${Math.round(deps.memoryBudgetBytes / 2 ** 20)} MB (REBUILD_MEMORY_BUDGET_MB)`;
+          }
+          if (done() || foldError || overBudget) finished();
         },
       });
       await finishedReading;
@@ -189,6 +206,10 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
   }
   events.end();
   const state = await folding;
+  if (overBudget !== undefined) {
+    log.warn({ reason: overBudget }, "giving up the in-memory rebuild");
+    return { status: "over-budget", reason: overBudget };
+  }
   if (state === undefined || foldError) {
     log.warn({ err: foldError }, "the fold threw; falling back to the incremental rebuild");
     return { status: "reducer-error", reason: String(foldError?.message) };
@@ -209,16 +230,16 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
     coupon: lookup("coupon", state.coupons),
     discount: lookup("discount", state.discounts),
   };
+  const failed: DeriveFailure[] = [];
   for (const facts of customerFactsOf(state)) {
     refs = new Set();
     try {
       rows.push({ model: deriveCustomer(facts, catalog, deps.readModel), catalogRefs: [...refs].sort() });
     } catch (error) {
-      log.warn(
-        { err: error, customer: facts.customerId },
-        "a derivation threw; falling back to the incremental rebuild",
-      );
-      return { status: "reducer-error", reason: `deriving ${facts.customerId} threw` };
+      // As in the incremental path: that customer has no row (and is reported), the others do.
+      const reason = `deriving threw: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);
+      failed.push({ customerId: facts.customerId, reason });
+      log.warn({ customer: facts.customerId, reason }, "a derivation threw; the customer is left out (derive_failure)");
     }
   }
 
@@ -239,6 +260,7 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
     }
     for (let i = 0; i < rows.length; i += WRITE_CHUNK)
       await writeProjections(client, deps.generation, rows.slice(i, i + WRITE_CHUNK));
+    await recordDeriveOutcomes(client, deps.generation, failed, []);
     for (const [partition, c] of counts) {
       const next = positions.get(partition) ?? 0n;
       if (next === 0n) continue;

@@ -65,4 +65,23 @@ describe("rebuild", () => {
       next: history.length,
     });
   }, 120_000);
+
+  it("past its memory budget, the in-memory fold gives up and the rebuild continues batch by batch, with progress", async () => {
+    const history = generateHistory({ seed: 23, events: 4000, customers: 100, prefix: "rb" });
+    const progress: string[] = [];
+    const result = await runRebuild(
+      { fresh: true, switch: true, progressIntervalMs: 0 },
+      {
+        config: { ...world.config, rebuildMemoryBudgetBytes: 1 },
+        logger: silent,
+        err: { write: (t: string) => progress.push(t) },
+      },
+    );
+    const text = progress.join("");
+    expect(text).toContain("over the budget of 0 MB (REBUILD_MEMORY_BUDGET_MB); rebuilding batch by batch instead");
+    expect(text).toMatch(/rebuild g3: \d+\/4000 records, \d+\/s, elapsed/);
+    expect(result).toMatchObject({ generation: 3, switched: true });
+    await waitForProcessed(world.pool, 3, world.topic, history.length);
+    expect(await viewRows(world.pool)).toEqual(foldedRows(history));
+  }, 120_000);
 });

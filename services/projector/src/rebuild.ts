@@ -110,6 +110,7 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
         synchronousCommit: config.database.synchronousCommit,
         maxBytesPerPartition: config.kafka.maxBytesPerPartition,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        memoryBudgetBytes: config.rebuildMemoryBudgetBytes,
         targets,
         positions,
         onProgress: () => {

@@ -243,6 +243,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       );
       await client.query("COMMIT");
       deps.metrics.customersDerived.inc(result.customersDerived);
+      if (result.customersFailed > 0) {
+        deps.metrics.deriveFailures.inc(result.customersFailed);
+        log.warn(
+          { topic: input.topic, partition: input.partition, customers: result.customersFailed },
+          "deriving some customers threw; they keep their previous row (table derive_failure)",
+        );
+      }
       for (const item of fresh) {
         const letter = poison.get(item.record.offset);
         if (letter) deps.metrics.deadLetters.inc({ error_class: letter.errorClass });

@@ -6,7 +6,7 @@ import {
   foldMany,
   type ReadModelOptions,
 } from "../domain/index.ts";
-import type { ProjectionWrite } from "../store/customer-store.ts";
+import type { DeriveFailure, ProjectionWrite } from "../store/customer-store.ts";
 import type { FactWrite, LoadedFact } from "../store/fact-store.ts";
 import {
   asFoldState,
@@ -43,7 +43,12 @@ export interface ApplyResult {
   readonly factsWritten: number;
   readonly customersDerived: number;
   readonly customersDeleted: number;
+  /** Customers whose derivation threw: their previous row stands (see derive_failure). */
+  readonly customersFailed: number;
 }
+
+/** How a customer's read model is derived (the domain's; tests pass one that fails on purpose). */
+export type Derive = typeof deriveCustomer;
 
 const isCatalogKind = (kind: FactKind): kind is CatalogKind => (CATALOG_KINDS as readonly string[]).includes(kind);
 
@@ -94,6 +99,7 @@ export async function applyEvents(
   store: ProjectionStore,
   events: readonly DecodedEvent[],
   options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
+  derive: Derive = deriveCustomer,
 ): Promise<ApplyResult> {
   // 1. Facts the events touch, plus the charges refunds and disputes point at (their customer).
   const touched = new Map<FactKind, Set<string>>();
@@ -105,7 +111,7 @@ export async function applyEvents(
     addTo(wanted, kind, data.id);
     if ((kind === "refund" || kind === "dispute") && data.charge !== null) addTo(wanted, "charge", data.charge);
   }
-  if (touched.size === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0 };
+  if (touched.size === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0, customersFailed: 0 };
 
   phase("start");
   const base = emptyWorkingState();
@@ -139,7 +145,7 @@ export async function applyEvents(
     if (rows.length > 0) writes.set(kind, rows);
     factsWritten += rows.length;
   }
-  if (factsWritten === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0 };
+  if (factsWritten === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0, customersFailed: 0 };
 
   // A refund's previous charge is not among the loaded ones only if the refund moved: rare.
   const unknownCharges = [...chargesOfChanged].filter(
@@ -192,6 +198,9 @@ export async function applyEvents(
   const asked = new Map<CatalogKind, Set<string>>(CATALOG_KINDS.map((k) => [k, new Set(wanted.get(k) ?? [])]));
   const groups = customerFactsOf(asFoldState(working)).filter((g) => affected.has(g.customerId));
   const derived = new Map<string, ProjectionWrite>();
+  // A derivation that throws is about one customer: the batch (and a catalog change that concerns
+  // thousands of customers) still commits for everyone else; that customer keeps its row.
+  const failed = new Map<string, DeriveFailure>();
   let pending = groups;
   try {
     for (;;) {
@@ -203,7 +212,14 @@ export async function applyEvents(
       const recording = createRecordingCatalog(working, asked, missing);
       for (const group of pending) {
         recording.reset();
-        const model = domain(`deriving ${group.customerId}`, () => deriveCustomer(group, recording.catalog, options));
+        let model: ReturnType<Derive>;
+        try {
+          model = derive(group, recording.catalog, options);
+        } catch (cause) {
+          const reason = `deriving threw: ${cause instanceof Error ? cause.message : String(cause)}`.slice(0, 500);
+          failed.set(group.customerId, { customerId: group.customerId, reason });
+          continue;
+        }
         const write = { model, catalogRefs: [...recording.refs].sort() };
         derived.set(group.customerId, write);
         if (missing.size === 0 || !write.catalogRefs.some(isMissing)) {
@@ -232,12 +248,13 @@ export async function applyEvents(
   phase("4 derive + pipelined writes");
 
   // 5. Write: facts, rows, and rows of customers no fact names any more.
-  const gone = [...affected].filter((id) => !derived.has(id));
+  const gone = [...affected].filter((id) => !derived.has(id) && !failed.has(id));
   await tail;
   await store.deleteProjections(gone);
+  await store.recordDeriveOutcomes([...failed.values()], [...derived.keys()]);
   phase("5 delete");
   applyPhaseMs["customers derived"] = (applyPhaseMs["customers derived"] ?? 0) + derived.size;
   applyPhaseMs["batches"] = (applyPhaseMs["batches"] ?? 0) + 1;
   applyPhaseMs["events"] = (applyPhaseMs["events"] ?? 0) + events.length;
-  return { factsWritten, customersDerived: derived.size, customersDeleted: gone.length };
+  return { factsWritten, customersDerived: derived.size, customersDeleted: gone.length, customersFailed: failed.size };
 }

@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { foldAll, PROFITWELL_MRR_RULES, type ReadModelOptions, readModels, toReadModelRow } from "../domain/index.ts";
-import { decodeAll } from "../domain/stripe-test-events.ts";
+import {
+  deriveCustomer,
+  foldAll,
+  PROFITWELL_MRR_RULES,
+  type ReadModelOptions,
+  readModels,
+  toReadModelRow,
+} from "../domain/index.ts";
+import { customer, decodeAll, event, product, subscription } from "../domain/stripe-test-events.ts";
 import { generateHistory } from "../testing/history.ts";
 import { createMemoryProjectionStore } from "../testing/memory-projection-store.ts";
 import { applyEvents } from "./apply-events.ts";
@@ -50,6 +57,49 @@ describe("incremental fold against a store", () => {
     const { store } = createMemoryProjectionStore();
     const events = decodeAll(generateHistory({ seed: 3, events: 100, customers: 5 }));
     await applyEvents(store, events);
-    expect(await applyEvents(store, events)).toEqual({ factsWritten: 0, customersDerived: 0, customersDeleted: 0 });
+    expect(await applyEvents(store, events)).toEqual({
+      factsWritten: 0,
+      customersDerived: 0,
+      customersDeleted: 0,
+      customersFailed: 0,
+    });
+  });
+});
+
+describe("a derivation that throws", () => {
+  it("concerns its customer only: a catalog change still reaches every other customer, who keep their rows", async () => {
+    const { store, rows, failures } = createMemoryProjectionStore();
+    const setup = ["cus_a", "cus_b", "cus_c"].flatMap((id, i) => [
+      event("customer.created", 100 + i, customer(id)),
+      event(
+        "customer.subscription.created",
+        110 + i,
+        subscription({ id: `sub_${id}`, customer: id, items: [{ id: "price_1", product: "prod_1" }] }),
+      ),
+    ]);
+    await applyEvents(store, decodeAll([...setup, event("product.created", 90, product("prod_1", "Basic"))]));
+    expect([...rows.values()].map((r) => r.model.planName)).toEqual(["Basic", "Basic", "Basic"]);
+
+    // The product is renamed: every subscriber is derived again; deriving cus_b throws.
+    const failing: typeof deriveCustomer = (facts, catalog, options) => {
+      if (facts.customerId === "cus_b") throw new Error("boom");
+      return deriveCustomer(facts, catalog, options);
+    };
+    const result = await applyEvents(
+      store,
+      decodeAll([event("product.updated", 200, product("prod_1", "Premium"))]),
+      undefined,
+      failing,
+    );
+    expect(result).toMatchObject({ customersDerived: 2, customersFailed: 1, customersDeleted: 0 });
+    expect(rows.get("cus_a")?.model.planName).toBe("Premium");
+    expect(rows.get("cus_c")?.model.planName).toBe("Premium");
+    expect(rows.get("cus_b")?.model.planName).toBe("Basic");
+    expect([...failures]).toEqual([["cus_b", "deriving threw: boom"]]);
+
+    // Once it derives again (the next change that concerns it), the failure is gone.
+    await applyEvents(store, decodeAll([event("customer.updated", 300, customer("cus_b", { name: "B" }))]));
+    expect(rows.get("cus_b")?.model.planName).toBe("Premium");
+    expect(failures.size).toBe(0);
   });
 });

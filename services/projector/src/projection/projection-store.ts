@@ -1,8 +1,10 @@
 import type { ClientBase } from "pg";
 import {
   customersReferencing,
+  type DeriveFailure,
   deleteProjections,
   type ProjectionWrite,
+  recordDeriveOutcomes,
   writeProjections,
 } from "../store/customer-store.ts";
 import {
@@ -28,6 +30,8 @@ export interface ProjectionStore {
   writeFacts(writes: ReadonlyMap<FactKind, readonly FactWrite[]>): Promise<void>;
   writeProjections(writes: readonly ProjectionWrite[]): Promise<void>;
   deleteProjections(customerIds: readonly string[]): Promise<void>;
+  /** Customers whose derivation threw (their previous row stands), and those that derived again. */
+  recordDeriveOutcomes(failed: readonly DeriveFailure[], derived: readonly string[]): Promise<void>;
 }
 
 export function postgresProjectionStore(db: ClientBase, generation: number): ProjectionStore {
@@ -39,5 +43,6 @@ export function postgresProjectionStore(db: ClientBase, generation: number): Pro
     writeFacts: (writes) => writeFacts(db, generation, writes),
     writeProjections: (writes) => writeProjections(db, generation, writes),
     deleteProjections: (ids) => deleteProjections(db, generation, ids),
+    recordDeriveOutcomes: (failed, derived) => recordDeriveOutcomes(db, generation, failed, derived),
   };
 }

@@ -142,3 +142,35 @@ export async function deleteProjections(db: ClientBase, generation: number, cust
     [generation, customerIds],
   );
 }
+
+export interface DeriveFailure {
+  readonly customerId: string;
+  readonly reason: string;
+}
+
+/**
+ * `derive_failure` holds the customers whose last derivation threw; one that derives again leaves
+ * it. Only touched when there is something to say: a batch without failures, whose customers had
+ * none before, costs one indexed probe on an empty-or-small table.
+ */
+export async function recordDeriveOutcomes(
+  db: ClientBase,
+  generation: number,
+  failed: readonly DeriveFailure[],
+  derived: readonly string[],
+): Promise<void> {
+  if (failed.length > 0) {
+    await db.query(
+      `INSERT INTO derive_failure (generation, customer_id, reason)
+       SELECT $1, x.customer_id, x.reason FROM jsonb_to_recordset($2::jsonb) AS x(customer_id text, reason text)
+       ON CONFLICT (generation, customer_id) DO UPDATE SET reason = EXCLUDED.reason, failed_at = now()`,
+      [generation, JSON.stringify(failed.map((f) => ({ customer_id: f.customerId, reason: f.reason })))],
+    );
+  }
+  if (derived.length > 0) {
+    await db.query("DELETE FROM derive_failure WHERE generation = $1 AND customer_id = ANY($2::text[])", [
+      generation,
+      derived,
+    ]);
+  }
+}

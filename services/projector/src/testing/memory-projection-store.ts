@@ -10,6 +10,7 @@ import { FACT_KINDS, type FactKind, type StoredFact } from "../store/tables.ts";
 export function createMemoryProjectionStore() {
   const facts = new Map<FactKind, Map<string, string>>(FACT_KINDS.map((k) => [k, new Map()]));
   const rows = new Map<string, ProjectionWrite>();
+  const failures = new Map<string, string>();
   const parse = (kind: FactKind, id: string, text: string): LoadedFact => ({ kind, id, fact: JSON.parse(text) });
   const owner = (text: string, field: string): unknown => (JSON.parse(text) as StoredFact).winner.data[field];
   const byOwner = (kind: FactKind, field: string, ids: readonly string[]): LoadedFact[] => {
@@ -53,6 +54,10 @@ export function createMemoryProjectionStore() {
     async deleteProjections(ids) {
       for (const id of ids) rows.delete(id);
     },
+    async recordDeriveOutcomes(failed, derived) {
+      for (const f of failed) failures.set(f.customerId, f.reason);
+      for (const id of derived) failures.delete(id);
+    },
   };
-  return { store, rows, facts };
+  return { store, rows, facts, failures };
 }
