@@ -50,8 +50,7 @@ beforeAll(async () => {
       last_payment_at timestamptz, failed_payment_count int, refunded_total jsonb, dispute_count int, mrr jsonb,
       subscription_status text, plan_name text, subscription_started_at timestamptz, trial_end timestamptz,
       cancel_at_period_end boolean, current_period_end timestamptz, churned boolean, last_event_at timestamptz,
-      updated_at timestamptz, removed boolean NOT NULL DEFAULT false, generation integer NOT NULL DEFAULT 1,
-      change_xid xid8 NOT NULL DEFAULT pg_current_xact_id())`);
+      updated_at timestamptz, removed boolean, generation integer, change_xid xid8)`);
   // The projector's change feed (its migration 0002) over the stand-in table.
   await pool.query("CREATE VIEW customer_changes AS SELECT * FROM customer_metrics");
   await pool.query(`
@@ -69,7 +68,10 @@ async function project(models: readonly CustomerReadModel[]) {
   await pool.query("INSERT INTO customer_metrics SELECT * FROM jsonb_populate_recordset(NULL::customer_metrics, $1)", [
     JSON.stringify(models.map(toReadModelRow)),
   ]);
-  await pool.query("UPDATE customer_metrics SET updated_at = clock_timestamp() WHERE updated_at IS NULL");
+  await pool.query(
+    `UPDATE customer_metrics SET updated_at = clock_timestamp(), removed = false, generation = 1,
+       change_xid = pg_current_xact_id() WHERE change_xid IS NULL`,
+  );
 }
 
 async function startFake(): Promise<FakeBrevo> {
