@@ -5,6 +5,7 @@ import type { Pool } from "pg";
 import { deadLetterRows, markSent, type PendingDeadLetter, recordPending } from "../store/dead-letters.ts";
 import { deadLetterHeaders, deadLetterKey } from "./dead-letter-headers.ts";
 import type { Poison } from "./decode-record.ts";
+import { recordFingerprint } from "./record-fingerprint.ts";
 
 export interface DeadLetterInput extends Poison {
   readonly offset: string;
@@ -19,7 +20,8 @@ export interface DeadLetterInput extends Poison {
  * is committed first, then the record is produced with acks=-1 and the ack awaited, then the row
  * is marked `sent`; the caller advances the stored offset afterwards. A row found `sent` is not
  * published again (a retried batch, a rebuild); a row left `pending` by a crash is resolved by
- * looking for the record's unique key in the DLQ partition before publishing.
+ * looking for the record's unique key in the DLQ partition before publishing. Rows name the record
+ * by its fingerprint: after a topic was recreated, new poison at a reused offset is published.
  */
 export function createDeadLetterPublisher(deps: {
   kafka: Kafka;
@@ -81,7 +83,10 @@ export function createDeadLetterPublisher(deps: {
       const toSend: DeadLetterInput[] = [];
       const resolved: { offset: string; dlqOffset: string | null }[] = [];
       for (const letter of letters) {
-        const row = known.get(letter.offset);
+        const fingerprint = recordFingerprint(letter.key, letter.value);
+        const stored = known.get(letter.offset);
+        // A row for this offset about another record (a recreated topic reused the offset) is not this letter's.
+        const row = stored && (stored.fingerprint === null || stored.fingerprint === fingerprint) ? stored : undefined;
         if (row?.state === "sent") continue;
         if (row?.state === "pending") {
           const key = deadLetterKey(topic, partition, letter.offset);
@@ -102,6 +107,7 @@ export function createDeadLetterPublisher(deps: {
           errorClass: l.errorClass,
           reason: l.reason,
           attempts: l.attempts,
+          fingerprint: recordFingerprint(l.key, l.value),
         }));
         await recordPending(deps.pool, topic, partition, pending);
         try {

@@ -5,6 +5,8 @@ import type { ClientBase } from "pg";
 export interface DeadLetterRow {
   readonly offset: string;
   readonly state: "pending" | "sent";
+  /** The record it holds (key and value hash); null for rows written before migration 0002. */
+  readonly fingerprint: string | null;
   readonly dlqPartition: number;
   readonly dlqSearchFrom: string;
 }
@@ -21,8 +23,9 @@ export async function deadLetterRows(
     state: "pending" | "sent";
     dlq_partition: number;
     dlq_search_from: string;
+    fingerprint: string | null;
   }>(
-    `SELECT "offset", state, dlq_partition, dlq_search_from FROM dead_letter
+    `SELECT "offset", state, dlq_partition, dlq_search_from, fingerprint FROM dead_letter
      WHERE topic = $1 AND partition = $2 AND "offset" = ANY($3::bigint[])`,
     [topic, partition, offsets],
   );
@@ -32,6 +35,7 @@ export async function deadLetterRows(
       {
         offset: String(r.offset),
         state: r.state,
+        fingerprint: r.fingerprint,
         dlqPartition: r.dlq_partition,
         dlqSearchFrom: String(r.dlq_search_from),
       },
@@ -48,8 +52,13 @@ export interface PendingDeadLetter {
   readonly errorClass: string;
   readonly reason: string;
   readonly attempts: number;
+  readonly fingerprint: string;
 }
 
+/**
+ * Pending rows for letters about to be published. A row already there for the same offset but
+ * another record (the topic was recreated and reused the offset) is replaced: that record is new.
+ */
 export async function recordPending(
   db: Pick<ClientBase, "query">,
   topic: string,
@@ -58,11 +67,16 @@ export async function recordPending(
 ): Promise<void> {
   if (letters.length === 0) return;
   await db.query(
-    `INSERT INTO dead_letter (topic, partition, "offset", state, dlq_topic, dlq_partition, dlq_search_from, error_class, reason, attempts)
-     SELECT $1, $2, x.offset, 'pending', x.dlq_topic, x.dlq_partition, x.dlq_search_from, x.error_class, x.reason, x.attempts
+    `INSERT INTO dead_letter (topic, partition, "offset", state, dlq_topic, dlq_partition, dlq_search_from, error_class, reason, attempts, fingerprint)
+     SELECT $1, $2, x.offset, 'pending', x.dlq_topic, x.dlq_partition, x.dlq_search_from, x.error_class, x.reason, x.attempts, x.fingerprint
      FROM jsonb_to_recordset($3::jsonb) AS x("offset" bigint, dlq_topic text, dlq_partition integer,
-       dlq_search_from bigint, error_class text, reason text, attempts integer)
-     ON CONFLICT (topic, partition, "offset") DO NOTHING`,
+       dlq_search_from bigint, error_class text, reason text, attempts integer, fingerprint text)
+     ON CONFLICT (topic, partition, "offset") DO UPDATE SET
+       state = 'pending', dlq_topic = EXCLUDED.dlq_topic, dlq_partition = EXCLUDED.dlq_partition,
+       dlq_search_from = EXCLUDED.dlq_search_from, dlq_offset = NULL, error_class = EXCLUDED.error_class,
+       reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, fingerprint = EXCLUDED.fingerprint,
+       created_at = now(), sent_at = NULL
+     WHERE dead_letter.fingerprint IS DISTINCT FROM EXCLUDED.fingerprint`,
     [
       topic,
       partition,
@@ -75,6 +89,7 @@ export async function recordPending(
           error_class: l.errorClass,
           reason: l.reason,
           attempts: l.attempts,
+          fingerprint: l.fingerprint,
         })),
       ),
     ],
