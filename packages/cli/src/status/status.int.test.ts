@@ -1,3 +1,5 @@
+import { fileURLToPath } from "node:url";
+import { createLogger, migrate } from "@sbs/shared";
 import { isolatedSchema, testStack, withClient } from "@sbs/shared/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { collectStatus, formatStatus } from "./status.ts";
@@ -61,5 +63,34 @@ describe("pnpm cli status", () => {
       payments: 3,
       deadLetters: { sent: 1, pending: 1 },
     });
+  });
+
+  it("shows a halted partition as halted, with the reason and the fix, never as lag 0", async () => {
+    const schema = await isolatedSchema(stack.databaseUrl);
+    cleanups.push(schema.drop);
+    const dir = fileURLToPath(new URL("../../../../services/projector/migrations", import.meta.url));
+    await migrate({
+      url: stack.databaseUrl,
+      dir,
+      schema: schema.schema,
+      logger: createLogger({ service: "status-int", level: "silent" }),
+    });
+    await withClient(stack.databaseUrl, async (c) => {
+      await c.query(`SET search_path = ${schema.schema}`);
+      await c.query(
+        "INSERT INTO processed_offset (generation, topic, partition, next_offset) VALUES (1, 'stripe.events.gone', 0, 1000000)",
+      );
+      await c.query(
+        "INSERT INTO partition_halt (generation, topic, partition, reason, detail) VALUES (1, 'stripe.events.gone', 0, 'ahead_of_log', 'stored next offset 1000000 is past the end; rebuild: pnpm cli rebuild')",
+      );
+    });
+    const url = new URL(stack.databaseUrl);
+    url.searchParams.set("options", `-c search_path=${schema.schema}`);
+    const report = await collectStatus({ ...env, DATABASE_URL: url.toString() });
+    expect(report.projector?.partitions[0]?.halted).toMatchObject({ reason: "ahead_of_log" });
+    expect(report.problems.join("\n")).toContain("stripe.events.gone[0] HALTED: stored next offset 1000000");
+    const text = formatStatus(report);
+    expect(text).toContain("1 partition(s) HALTED; lag 0 records");
+    expect(text).toMatch(/stripe\.events\.gone\[0\] HALTED \(ahead_of_log\) since .*pnpm cli rebuild/);
   });
 });
