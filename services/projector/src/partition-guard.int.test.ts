@@ -6,6 +6,7 @@ import { createProjector, type Projector } from "./app.ts";
 import { commands } from "./commands/index.ts";
 import { loadProjectorConfig } from "./config.ts";
 import { customer, event, type RawEvent } from "./domain/stripe-test-events.ts";
+import { runRebuild } from "./rebuild.ts";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
 import { generateHistory } from "./testing/history.ts";
 import { isolatedProjectorEnv, silent, waitForProcessed } from "./testing/int-setup.ts";
@@ -176,6 +177,21 @@ describe("partition guards", () => {
     expect(rows).toEqual([{ from_offset: "0", to_offset: "39", reason: "accepted: deleted from the log" }]);
     // Accepting again is refused: nothing is halted.
     expect(await commands["accept-gap"].run(["--partition", "0"], io)).toBe(1);
+
+    // A rebuild folds the log as it is now, saying (and recording) where it starts.
+    const progress: string[] = [];
+    const rebuilt = await runRebuild(
+      { fresh: true, switch: true, progressIntervalMs: 0 },
+      { config: world.config, logger: silent, err: { write: (t: string) => progress.push(t) } },
+    );
+    expect(rebuilt).toMatchObject({ generation: 2, switched: true, records: 80 });
+    expect(progress.join("")).toContain("starts at offset 40: offsets 0..39 were deleted from the log");
+    expect(await viewRows(world.pool)).toEqual(foldedRows(history.slice(40)));
+    const gaps = await world.pool.query("SELECT generation, from_offset, to_offset FROM offset_gap ORDER BY 1");
+    expect(gaps.rows).toEqual([
+      { generation: 1, from_offset: "0", to_offset: "39" },
+      { generation: 2, from_offset: "0", to_offset: "39" },
+    ]);
   });
 });
 

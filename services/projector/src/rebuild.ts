@@ -5,7 +5,8 @@ import { createTopicConsumer } from "./consumer/topic-consumer.ts";
 import { createProjectorMetrics } from "./metrics.ts";
 import { rebuildInMemory } from "./rebuild-in-memory.ts";
 import { createRuntime } from "./runtime.ts";
-import { createGeneration, generationStates, nextOffsets, switchGeneration } from "./store/positions.ts";
+import { recordGap } from "./store/partition-state.ts";
+import { advanceOffset, createGeneration, generationStates, nextOffsets, switchGeneration } from "./store/positions.ts";
 
 export interface RebuildOptions {
   /** Start a new generation even if an unfinished one exists (default: resume it). */
@@ -63,8 +64,32 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
 
     const admin = runtime.kafka.admin();
     await admin.connect();
-    const targets = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)] as const));
+    const marks = await admin.fetchTopicOffsets(topic);
     await admin.disconnect();
+    const targets = new Map(marks.map((p) => [p.partition, BigInt(p.high)] as const));
+    // A rebuild folds the log as it is: offsets already deleted from it (retention, deleteRecords)
+    // are recorded as the new generation's gap, said here, and never looked for.
+    for (const m of marks) {
+      const low = BigInt(m.low);
+      const from = (await nextOffsets(runtime.pool, generation, topic)).get(m.partition) ?? 0n;
+      if (low <= from) continue;
+      const at = { generation, topic, partition: m.partition };
+      const client = await runtime.pool.connect();
+      try {
+        await client.query("BEGIN");
+        await recordGap(client, at, from, low - 1n, "rebuild: deleted from the log before this generation");
+        await advanceOffset(client, at, low, { applied: 0, deadLettered: 0 });
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+      err.write(
+        `rebuild: ${topic}[${m.partition}] starts at offset ${low}: offsets ${from}..${low - 1n} were deleted from the log (recorded in offset_gap)\n`,
+      );
+    }
     const start = await nextOffsets(runtime.pool, generation, topic);
     const positions = new Map([...targets.keys()].map((p) => [p, start.get(p) ?? 0n] as const));
     const remaining = () => {
@@ -95,7 +120,9 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
     // An empty generation is folded in memory and bulk-loaded; a resumed one (or a history with a
     // reducer exception) goes through the incremental path, batch by batch.
     let pending = total > 0;
-    if (pending && start.size === 0) {
+    // Nothing applied yet: every stored position is where the log starts (0, or a recorded gap's end).
+    const fresh = marks.every((m) => (start.get(m.partition) ?? 0n) <= BigInt(m.low));
+    if (pending && fresh) {
       const outcome = await rebuildInMemory({
         kafka: runtime.kafka,
         pool: runtime.pool,
@@ -127,7 +154,7 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
         );
       } else {
         err.write(`rebuild g${generation}: ${outcome.reason}; rebuilding batch by batch instead\n`);
-        for (const p of targets.keys()) positions.set(p, 0n);
+        for (const p of targets.keys()) positions.set(p, start.get(p) ?? 0n);
       }
     }
 
