@@ -2,7 +2,7 @@ import { createLogThrottle, type Logger } from "@sbs/shared";
 import type { Consumer, Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { ProjectorMetrics } from "../metrics.ts";
-import { type HaltReason, halts, recordHalt } from "../store/partition-state.ts";
+import { clearHalts, type HaltReason, halts, recordHalt } from "../store/partition-state.ts";
 import { type LastRecord, livePointer, storedPositions } from "../store/positions.ts";
 import type { BatchOutcome, BatchProcessor } from "./batch-processor.ts";
 import { checkPosition, identityMismatch, type Watermarks } from "./position-check.ts";
@@ -103,6 +103,7 @@ export function createTopicConsumer(opts: TopicConsumerOptions) {
       storedPositions(opts.pool, opts.generation.current, opts.topic),
       opts.watermarks(opts.topic),
     ]);
+    const resumed: number[] = [];
     for (const partition of partitions) {
       const wm = marks.get(partition);
       if (wm === undefined) continue; // not in the metadata yet: the batches will come back here
@@ -112,10 +113,13 @@ export function createTopicConsumer(opts: TopicConsumerOptions) {
         await halt(partition, verdict.reason, verdict.detail);
         continue;
       }
+      resumed.push(partition);
       if (verdict.verify) verifying.set(partition, verdict.verify);
       else verifying.delete(partition);
       seekTo(partition, verdict.from);
     }
+    // A halt recorded by an earlier run whose cause is gone (the right topic is back) must not linger in status.
+    await clearHalts(opts.pool, { generation: opts.generation.current, topic: opts.topic }, resumed);
   };
 
   const checkOnAssignment = (partitions: readonly number[]) => {

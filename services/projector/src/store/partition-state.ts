@@ -51,6 +51,15 @@ export async function clearHalt(db: Db, at: { generation: number; topic: string;
   ]);
 }
 
+export async function clearHalts(db: Db, at: { generation: number; topic: string }, partitions: readonly number[]) {
+  if (partitions.length === 0) return;
+  await db.query("DELETE FROM partition_halt WHERE generation = $1 AND topic = $2 AND partition = ANY($3::int[])", [
+    at.generation,
+    at.topic,
+    partitions,
+  ]);
+}
+
 export async function recordGap(
   db: Db,
   at: { generation: number; topic: string; partition: number },
