@@ -70,7 +70,15 @@ export type DisputeFact = Fact<DisputeSnapshot>;
 export type InvoiceFact = Fact<InvoiceSnapshot>;
 export type SubscriptionFact = Fact<SubscriptionSnapshot>;
 export type ProductFact = Fact<ProductSnapshot>;
-export type PriceFact = Fact<PriceSnapshot>;
+export interface PriceFact extends Fact<PriceSnapshot> {
+  /**
+   * The tiers of a tiered price from any snapshot that carried them. Stripe includes `tiers`
+   * only when asked (`expand[]=tiers`, as backfill does), so a later webhook of the same price
+   * comes without them; a price's tiers cannot change, so any carrying snapshot will do, and the
+   * smallest canonical JSON keeps the choice order-free. Optional: older stored facts lack it.
+   */
+  readonly tiers?: PriceSnapshot["tiers"];
+}
 export type CouponFact = Fact<CouponSnapshot>;
 export type DiscountFact = Fact<DiscountSnapshot>;
 
@@ -177,7 +185,18 @@ export const evolveDispute = evolveWith(disputeRank);
 export const evolveInvoice = evolveWith(invoiceRank);
 export const evolveSubscription = evolveWith(subscriptionRank);
 export const evolveProduct = evolveWith<ProductSnapshot>(noRank);
-export const evolvePrice = evolveWith<PriceSnapshot>(noRank);
+export const evolvePrice = (fact: PriceFact | undefined, version: Version<PriceSnapshot>): PriceFact => {
+  const base = evolveWith<PriceSnapshot>(noRank)(fact, version);
+  const known = fact?.tiers ?? null;
+  const seen = version.data.tiers;
+  const tiers =
+    seen === null
+      ? known
+      : known === null || compareStrings(canonicalJson(seen), canonicalJson(known)) < 0
+        ? seen
+        : known;
+  return { ...base, tiers };
+};
 export const evolveCoupon = evolveWith<CouponSnapshot>(noRank);
 export const evolveDiscount = evolveWith<DiscountSnapshot>(noRank);
 

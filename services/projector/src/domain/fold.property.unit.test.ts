@@ -102,6 +102,8 @@ const subscriptionObject = (s: Shape) =>
       currency,
       discounts: fc.subarray(["di_1", "di_2"]),
       pre2017: fc.boolean(),
+      // A tiered price: subscription payloads never carry its tiers, price snapshots may.
+      tiered: fc.boolean(),
     })
     .map((g) =>
       g.pre2017
@@ -213,8 +215,28 @@ const objectEvent = (s: Shape): fc.Arbitrary<{ type: string; object: RawObject }
     withType(
       ["price.created", "price.updated", "price.snapshot"],
       fc
-        .record({ id: fc.constantFrom("price_1", "price_2"), nickname: fc.constantFrom("Monthly", null) })
-        .map((p) => price({ id: p.id, nickname: p.nickname, product: "prod_1" })),
+        .record({
+          id: fc.constantFrom("price_1", "price_2"),
+          nickname: fc.constantFrom("Monthly", null),
+          tiers: fc.constantFrom(null, 80, 90),
+        })
+        .map((p) =>
+          price({
+            id: p.id,
+            nickname: p.nickname,
+            product: "prod_1",
+            ...(p.tiers === null
+              ? {}
+              : {
+                  billing_scheme: "tiered" as const,
+                  tiers_mode: "volume" as const,
+                  tiers: [
+                    { up_to: 2, unit_amount: 100, flat_amount: null },
+                    { up_to: null, unit_amount: p.tiers, flat_amount: 50 },
+                  ],
+                }),
+          }),
+        ),
     ),
     withType(
       ["coupon.created", "coupon.updated"],

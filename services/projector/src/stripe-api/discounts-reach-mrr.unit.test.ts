@@ -136,11 +136,14 @@ describe("discounts reach the fold under the pinned API version", () => {
     await harness.cleanup();
   });
 
-  const backfill = async (log: RecordingEventLog) => {
+  const backfill = async (
+    log: RecordingEventLog,
+    resources: ("customers" | "subscriptions" | "prices")[] = ["customers", "subscriptions"],
+  ) => {
     const result = await runBackfill(
       {
         since: T0 - 10_000,
-        resources: ["customers", "subscriptions"],
+        resources,
         statePath: join(harness.stateDir, "backfill.json"),
         restart: true,
         pageSize: 100,
@@ -232,5 +235,30 @@ describe("discounts reach the fold under the pinned API version", () => {
     expect(result.ok).toBe(true);
     expect(caught.records.map((r) => r.envelope.event_id).sort()).toEqual(["evt_disc", "evt_sub"]);
     expect(mrrOf([...decodeAll(log), ...decodeAll(caught)], "cus_B")).toEqual({ usd: 1800 });
+  });
+
+  it("a tiered price is priced from the backfill's price listing (tiers only come when expanded)", async () => {
+    const tiered = {
+      ...((subscription("x", "y", []) as { items: { data: { price: StripeObject }[] } }).items.data[0]?.price ?? {}),
+      id: "price_tiered",
+      billing_scheme: "tiered",
+      tiers_mode: "graduated",
+      unit_amount: null,
+      unit_amount_decimal: null,
+      tiers: [
+        { flat_amount: 1000, flat_amount_decimal: "1000", unit_amount: 0, unit_amount_decimal: "0", up_to: 5 },
+        { flat_amount: null, flat_amount_decimal: null, unit_amount: 150, unit_amount_decimal: "150", up_to: null },
+      ],
+    };
+    const sub = subscription("sub_T", "cus_T", [], 8) as { items: { data: Record<string, unknown>[] } };
+    const item = sub.items.data[0];
+    if (item) item["price"] = tiered;
+    fake.add("customers", customer("cus_T"));
+    fake.add("prices", tiered);
+    fake.add("subscriptions", sub);
+    const log = createRecordingEventLog();
+    await backfill(log, ["customers", "subscriptions", "prices"]);
+    // 5 units in the flat 10.00 tier, 3 at 1.50.
+    expect(mrrOf(decodeAll(log), "cus_T")).toEqual({ usd: 1450 });
   });
 });
