@@ -140,7 +140,7 @@ const billedQuantity = (item: SubscriptionItemSnapshot, price: PriceSnapshot): n
 /**
  * Amount of one item per billing interval, in minor units. Tiered prices are priced from their
  * tiers (see `tiersOf`); when no payload carried them the item counts as 0 and
- * `unpricedSubscriptionCount` reports it.
+ * `unpricedSubscriptions` reports it.
  */
 const itemAmountPerInterval = (item: SubscriptionItemSnapshot, price: PriceSnapshot, catalog: MrrCatalog): Ratio => {
   const quantity = billedQuantity(item, price);
@@ -282,17 +282,33 @@ export const customerMrr = (
   return moneyFromRatios(sums);
 };
 
+export interface UnpricedSubscriptions {
+  /** Counted subscriptions with at least one item MRR leaves out. */
+  readonly total: number;
+  /** … of which some item is metered usage (billed in arrears: no recurring amount). */
+  readonly metered: number;
+  /** … of which some item has a tiered price whose tiers no payload carried. */
+  readonly tiersUnknown: number;
+}
+
 /**
- * Subscriptions that count toward MRR under the rules but have an item MRR leaves out (metered
- * usage, or a tiered price whose tiers are unknown): their MRR is understated by that item.
+ * Subscriptions that count toward MRR under the rules but have an item MRR leaves out: their
+ * MRR is understated by that item. `pnpm cli status` reports it.
  */
-export const unpricedSubscriptionCount = (
-  subscriptions: readonly Fact<SubscriptionSnapshot>[],
+export const unpricedSubscriptions = (
+  subscriptions: Iterable<Fact<SubscriptionSnapshot>>,
   rules: MrrRules,
   catalog: MrrCatalog,
-): number =>
-  subscriptions.filter(
-    (fact) =>
-      countsTowardMrr(fact.winner.data, fact.winner.deleted, rules) &&
-      fact.winner.data.items.some((item) => unpricedReason(item, catalog) !== null),
-  ).length;
+): UnpricedSubscriptions => {
+  let total = 0;
+  let metered = 0;
+  let tiersUnknown = 0;
+  for (const fact of subscriptions) {
+    if (!countsTowardMrr(fact.winner.data, fact.winner.deleted, rules)) continue;
+    const reasons = new Set(fact.winner.data.items.map((item) => unpricedReason(item, catalog)));
+    if (reasons.has("metered")) metered++;
+    if (reasons.has("tiers_unknown")) tiersUnknown++;
+    if (reasons.has("metered") || reasons.has("tiers_unknown")) total++;
+  }
+  return { total, metered, tiersUnknown };
+};
