@@ -75,6 +75,11 @@ export interface FailureInjection {
   /** Only requests with this method (and path, if given) consume the failure. */
   readonly method?: string;
   readonly path?: string;
+  /**
+   * Answer with exactly this body text instead of a Stripe error (status 200 unless given):
+   * what a broken proxy or a misconfigured STRIPE_API_BASE may return.
+   */
+  readonly rawBody?: string;
 }
 
 export interface FakeStripe {
@@ -96,7 +101,8 @@ export interface FakeStripe {
 type Json = Record<string, unknown>;
 interface Answer {
   readonly status: number;
-  readonly body: Json;
+  /** A string is sent as it is (injected malformed answers); an object as JSON. */
+  readonly body: Json | string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -137,6 +143,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       (f) => (f.method === undefined || f.method === method) && (f.path === undefined || f.path === path),
     );
     const failure = failureIndex < 0 ? undefined : failures.splice(failureIndex, 1)[0];
+    if (failure?.rawBody !== undefined) return { status: failure.status ?? 200, body: failure.rawBody };
     if (failure) {
       const status = failure.status ?? 429;
       return {
@@ -356,7 +363,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         ...(header(req, "stripe-version") === undefined ? {} : { "stripe-version": header(req, "stripe-version") }),
         ...answer.headers,
       });
-      res.end(JSON.stringify(answer.body));
+      res.end(typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
