@@ -216,7 +216,9 @@ async function backfillResource(
   };
 
   const consume = async (listing: AsyncIterable<Listed>) => {
+    const advancing = createListOrderGuard(resource);
     for await (const object of listing) {
+      advancing(object);
       const json = plainJson(object);
       const snapshot = toSnapshotEvent(json, { apiVersion: options.apiVersion });
       const route = (result: typeof snapshot) =>
@@ -297,6 +299,38 @@ async function backfillResource(
   const suffix = `${skipped > 0 ? `, ${skipped} skipped` : ""}${error === undefined ? ", done" : ", stopped"}`;
   progress.finish(suffix);
   return { result: { status: error === undefined ? "done" : "failed", appended, skipped }, error };
+}
+
+/**
+ * Stripe lists newest first, so `created` never increases along a listing and no id comes
+ * twice. A page that breaks this means the page cursor did not advance (a proxy or a fake that
+ * ignores `starting_after`, or a Stripe bug); the SDK's auto-pagination would then loop
+ * forever, re-appending the same objects. Throws instead, which stops the resource with its
+ * cursor saved. Ids are remembered only within one second of `created`.
+ */
+export function createListOrderGuard(resource: string): (object: Listed) => void {
+  let second: number | null = null;
+  const idsOfSecond = new Set<string>();
+  return (object) => {
+    if (second !== null && object.created > second) {
+      throw new AppError(
+        "stripe_cursor_not_advancing",
+        `${resource}: Stripe listed ${object.id} (created ${isoSeconds(object.created)}) after an object created ` +
+          `${isoSeconds(second)}: the page cursor did not advance; stopped instead of listing the same objects again`,
+      );
+    }
+    if (second === null || object.created < second) {
+      second = object.created;
+      idsOfSecond.clear();
+    }
+    if (idsOfSecond.has(object.id)) {
+      throw new AppError(
+        "stripe_cursor_not_advancing",
+        `${resource}: Stripe listed ${object.id} twice: the page cursor did not advance; stopped instead of looping`,
+      );
+    }
+    idsOfSecond.add(object.id);
+  };
 }
 
 /**
