@@ -91,6 +91,27 @@ describe("pnpm cli fold", { timeout: 30_000 }, () => {
     expect(missing.stderr).toContain("cannot read");
   });
 
+  it("fold --mrr-rules picks the MRR definition; an unknown one is a usage error", () => {
+    const sub = event("evt_s", "customer.subscription.updated", 1_700_000_500, {
+      id: "sub_1",
+      object: "subscription",
+      customer: "cus_A",
+      status: "active",
+      currency: "usd",
+      cancel_at_period_end: true,
+      items: {
+        data: [
+          { quantity: 1, price: { id: "p", currency: "usd", unit_amount: 1000, recurring: { interval: "month" } } },
+        ],
+      },
+    });
+    expect(JSON.parse(cli(["fold", "-"], sub).stdout).mrr).toEqual({});
+    expect(JSON.parse(cli(["fold", "-", "--mrr-rules", "profitwell"], sub).stdout).mrr).toEqual({ usd: 1000 });
+    const bad = cli(["fold", "-", "--mrr-rules", "nope"], sub);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--mrr-rules: expected one of stripe, chartmogul, paddle, profitwell");
+  });
+
   it("lists every command in --help", () => {
     const run = cli(["--help"]);
     expect(run.code).toBe(0);

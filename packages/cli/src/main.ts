@@ -4,7 +4,7 @@ import { commands as sinkCommands } from "@sbs/brevo-sink/commands";
 import { commands as ingestCommands } from "@sbs/ingest/commands";
 import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
 import { commands as projectorCommands } from "@sbs/projector/commands";
-import { runFold } from "@sbs/projector/fold-cli";
+import { FOLD_USAGE, parseFoldArgs, runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { runDemo } from "./demo/command.ts";
 import { runRedrive } from "./redrive/command.ts";
@@ -24,11 +24,7 @@ interface CliCommand {
 const out = process.stdout;
 const err = process.stderr;
 
-const foldUsage = `usage: pnpm cli fold <events.ndjson | -> [--strict]
-
-Folds Stripe events (one JSON event per line; "-" reads stdin) with the projector's domain code and
-prints one JSON read model per customer per line, sorted by customer_id. Invalid lines are reported
-on stderr with their line number and skipped. --strict exits 1 when any line was skipped.`;
+const foldUsage = FOLD_USAGE;
 
 const fold: CliCommand = {
   summary: "Fold Stripe events from a file offline and print the per-customer read models",
@@ -37,16 +33,12 @@ const fold: CliCommand = {
       out.write(`${foldUsage}\n`);
       return 0;
     }
-    const strict = argv.includes("--strict");
-    const files = argv.filter((a) => a !== "--strict");
-    const unknown = files.filter((a) => a.startsWith("--"));
-    if (files.length !== 1 || unknown.length > 0) {
-      err.write(
-        `error: ${unknown.length > 0 ? `unknown option ${unknown[0]}` : "expected exactly one input file or -"}\n\n${foldUsage}\n`,
-      );
+    const args = parseFoldArgs(argv);
+    if (!args.ok) {
+      err.write(`error: ${args.error}\n\n${foldUsage}\n`);
       return 2;
     }
-    const path = files[0] as string;
+    const { path, strict, options } = args;
     const input = path === "-" ? process.stdin : createReadStream(path);
     const opened = new Promise<void>((resolve, reject) => {
       if (path === "-") resolve();
@@ -64,6 +56,7 @@ const fold: CliCommand = {
       lines,
       (line) => out.write(`${line}\n`),
       (line) => err.write(`${line}\n`),
+      options,
     );
     err.write(
       `folded ${counts.folded} events${counts.skipped > 0 ? `, skipped ${counts.skipped} invalid lines` : ""}\n`,

@@ -1,6 +1,13 @@
 import { DEFAULT_READ_MODEL_OPTIONS, type ReadModelOptions } from "./domain/derive.ts";
 import { type DecodedEvent, decodeEvent } from "./domain/events.ts";
 import { foldAsync, readModels } from "./domain/fold.ts";
+import {
+  CHARTMOGUL_MRR_RULES,
+  type MrrRules,
+  PADDLE_MRR_RULES,
+  PROFITWELL_MRR_RULES,
+  STRIPE_MRR_RULES,
+} from "./domain/mrr.ts";
 import { toReadModelRow } from "./domain/read-model.ts";
 
 export interface FoldCounts {
@@ -57,4 +64,48 @@ export const runFold = async (
   const state = await foldAsync(validEvents());
   for (const model of readModels(state, options)) out(JSON.stringify(toReadModelRow(model)));
   return { folded, skipped };
+};
+
+/** The MRR definitions `--mrr-rules` (and the projector's MRR_RULES) can name. */
+export const MRR_RULES_BY_NAME: Readonly<Record<string, MrrRules>> = {
+  stripe: STRIPE_MRR_RULES,
+  chartmogul: CHARTMOGUL_MRR_RULES,
+  paddle: PADDLE_MRR_RULES,
+  profitwell: PROFITWELL_MRR_RULES,
+};
+
+export const FOLD_USAGE = `usage: pnpm cli fold <events.ndjson | -> [--strict] [--mrr-rules <${Object.keys(MRR_RULES_BY_NAME).join("|")}>]
+
+Folds Stripe events (one JSON event per line; "-" reads stdin) with the projector's domain code and
+prints one JSON read model per customer per line, sorted by customer_id. Invalid lines are reported
+on stderr with their line number and skipped. --strict exits 1 when any line was skipped.
+--mrr-rules picks the MRR definition, as the projector's MRR_RULES does (default stripe).`;
+
+export type FoldArgs =
+  | { readonly ok: true; readonly path: string; readonly strict: boolean; readonly options: ReadModelOptions }
+  | { readonly ok: false; readonly error: string };
+
+/** `fold` arguments: one file (or -), `--strict`, `--mrr-rules NAME` / `--mrr-rules=NAME`. */
+export const parseFoldArgs = (argv: readonly string[]): FoldArgs => {
+  let strict = false;
+  let rules = "stripe";
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--strict") strict = true;
+    else if (arg === "--mrr-rules" || arg.startsWith("--mrr-rules=")) {
+      const value = arg === "--mrr-rules" ? argv[++i] : arg.slice("--mrr-rules=".length);
+      if (value === undefined || !(value in MRR_RULES_BY_NAME)) {
+        return {
+          ok: false,
+          error: `--mrr-rules: expected one of ${Object.keys(MRR_RULES_BY_NAME).join(", ")}, got ${value === undefined ? "nothing" : JSON.stringify(value)}`,
+        };
+      }
+      rules = value;
+    } else if (arg.startsWith("--")) return { ok: false, error: `unknown option ${arg}` };
+    else files.push(arg);
+  }
+  const [path] = files;
+  if (files.length !== 1 || path === undefined) return { ok: false, error: "expected exactly one input file or -" };
+  return { ok: true, path, strict, options: { mrr: MRR_RULES_BY_NAME[rules] ?? STRIPE_MRR_RULES } };
 };

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { type DecodedEvent, decodeEvent } from "./domain/events.ts";
+import { PADDLE_MRR_RULES, PROFITWELL_MRR_RULES, STRIPE_MRR_RULES } from "./domain/mrr.ts";
 import type { ObjectSnapshot } from "./domain/snapshots.ts";
 import {
   charge,
@@ -13,7 +14,7 @@ import {
   refund,
   subscription,
 } from "./domain/stripe-test-events.ts";
-import { runFold } from "./fold-cli.ts";
+import { parseFoldArgs, runFold } from "./fold-cli.ts";
 
 const T = 1_700_000_000; // 2023-11-14T22:13:20Z
 
@@ -38,7 +39,13 @@ describe("runFold", () => {
   it("prints one snake_case row per customer, sorted by customer id", async () => {
     const { counts, rows, err } = await run([
       json(event("customer.created", T, customer("cus_b", { email: "b@example.com", metadata: { tier: "vip" } }))),
-      json(event("charge.succeeded", T + 60, charge("cus_b_charge", "cus_b", { amount: 5500, amount_captured: 5500 }))),
+      json(
+        event(
+          "charge.succeeded",
+          T + 60,
+          charge("cus_b_charge", "cus_b", { amount: 5500, amount_captured: 5500, created: T + 60 }),
+        ),
+      ),
       json(event("customer.created", T, customer("cus_a"))),
       json(
         event(
@@ -237,5 +244,63 @@ describe.skipIf(!existsSync(FIXTURES))("Stripe's example objects (fixtures3.json
       // The example price's transform_quantity divides the quantity 1 by 1,592,560,163, rounding down.
       mrr: { usd: 0 },
     });
+  });
+});
+
+describe("parseFoldArgs (--mrr-rules)", () => {
+  it.each([
+    { argv: ["e.ndjson"], expected: { ok: true, path: "e.ndjson", strict: false, options: { mrr: STRIPE_MRR_RULES } } },
+    {
+      argv: ["-", "--strict", "--mrr-rules", "profitwell"],
+      expected: { ok: true, path: "-", strict: true, options: { mrr: PROFITWELL_MRR_RULES } },
+    },
+    {
+      argv: ["--mrr-rules=paddle", "e.ndjson"],
+      expected: { ok: true, path: "e.ndjson", options: { mrr: PADDLE_MRR_RULES } },
+    },
+    {
+      argv: ["e.ndjson", "--mrr-rules", "baremetrics"],
+      expected: { ok: false, error: expect.stringContaining('got "baremetrics"') },
+    },
+    {
+      argv: ["e.ndjson", "--mrr-rules"],
+      expected: { ok: false, error: expect.stringContaining("stripe, chartmogul, paddle, profitwell") },
+    },
+    { argv: ["e.ndjson", "--mrr"], expected: { ok: false, error: "unknown option --mrr" } },
+    { argv: [], expected: { ok: false, error: "expected exactly one input file or -" } },
+  ])("$argv", ({ argv, expected }) => {
+    expect(parseFoldArgs(argv)).toMatchObject(expected);
+  });
+
+  it("the chosen rules reach the read model", async () => {
+    const lines = [
+      json(
+        event(
+          "customer.subscription.updated",
+          T,
+          subscription({
+            id: "sub_1",
+            customer: "cus_1",
+            cancel_at_period_end: true,
+            items: [{ id: "price_1", unit_amount: 1000 }],
+          }),
+        ),
+      ),
+    ];
+    const mrrWith = async (argv: string[]) => {
+      const args = parseFoldArgs(["-", ...argv]);
+      if (!args.ok) throw new Error(args.error);
+      const out: string[] = [];
+      await runFold(
+        linesOf(lines),
+        (l) => out.push(l),
+        () => undefined,
+        args.options,
+      );
+      return JSON.parse(out[0] ?? "{}").mrr;
+    };
+    // Stripe drops a subscription set to cancel at period end at once; ProfitWell keeps it.
+    expect(await mrrWith([])).toEqual({});
+    expect(await mrrWith(["--mrr-rules", "profitwell"])).toEqual({ usd: 1000 });
   });
 });

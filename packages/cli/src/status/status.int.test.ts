@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { decodeEvent, type FoldState, foldAll } from "@sbs/projector/domain";
 import { createLogger, migrate } from "@sbs/shared";
 import { isolatedSchema, testStack, withClient } from "@sbs/shared/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -92,5 +93,88 @@ describe("pnpm cli status", () => {
     const text = formatStatus(report);
     expect(text).toContain("1 partition(s) HALTED; lag 0 records");
     expect(text).toMatch(/stripe\.events\.gone\[0\] HALTED \(ahead_of_log\) since .*pnpm cli rebuild/);
+  });
+
+  it("says how many subscriptions MRR leaves items out of, by reason, from the live generation's facts", async () => {
+    const schema = await isolatedSchema(stack.databaseUrl);
+    cleanups.push(schema.drop);
+    const recurring = (usage: string) => ({ interval: "month", interval_count: 1, usage_type: usage });
+    const price = (id: string, fields: Record<string, unknown>) => ({
+      id,
+      object: "price",
+      currency: "usd",
+      unit_amount: 1000,
+      billing_scheme: "per_unit",
+      recurring: recurring("licensed"),
+      ...fields,
+    });
+    const tiered = { unit_amount: null, billing_scheme: "tiered", tiers_mode: "volume" };
+    const sub = (id: string, status: string, p: Record<string, unknown>) => ({
+      id: `evt_${id}`,
+      type: "customer.subscription.updated",
+      created: 1_700_000_000,
+      data: {
+        object: {
+          id,
+          object: "subscription",
+          customer: `cus_${id}`,
+          status,
+          currency: "usd",
+          items: { data: [{ quantity: 1, price: p }] },
+        },
+      },
+    });
+    const events = [
+      sub("sub_metered", "active", price("price_m", { recurring: recurring("metered") })),
+      sub("sub_tiered", "past_due", price("price_t", tiered)),
+      sub("sub_tiers_known", "active", price("price_k", tiered)),
+      sub("sub_canceled", "canceled", price("price_m", { recurring: recurring("metered") })),
+      sub("sub_plain", "active", price("price_p", {})),
+      {
+        id: "evt_price_k",
+        type: "price.snapshot",
+        created: 1_699_000_000,
+        data: {
+          object: price("price_k", { ...tiered, tiers: [{ up_to: null, unit_amount: 500, flat_amount: null }] }),
+        },
+      },
+    ].map((raw) => {
+      const decoded = decodeEvent(raw);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      return decoded.event;
+    });
+    const state: FoldState = foldAll(events);
+    await withClient(stack.databaseUrl, async (c) => {
+      await c.query(`SET search_path = ${schema.schema}`);
+      await c.query("CREATE TABLE projection_pointer (generation int)");
+      await c.query("INSERT INTO projection_pointer VALUES (2)");
+      await c.query(
+        "CREATE TABLE customer_metrics (customer_id text, subscription_status text, payment_count int, last_event_at timestamptz, updated_at timestamptz)",
+      );
+      await c.query(
+        "CREATE TABLE processed_offset (generation int, topic text, partition int, next_offset bigint, applied_count bigint, dead_lettered_count bigint, updated_at timestamptz)",
+      );
+      await c.query("CREATE TABLE dead_letter (state text)");
+      for (const table of ["fact_subscription", "fact_price"]) {
+        await c.query(
+          `CREATE TABLE ${table} (generation int, id text, fact jsonb, deleted boolean GENERATED ALWAYS AS ((fact #>> '{winner,deleted}')::boolean) STORED)`,
+        );
+      }
+      for (const [id, fact] of state.subscriptions) {
+        await c.query("INSERT INTO fact_subscription (generation, id, fact) VALUES (2, $1, $2)", [id, fact]);
+        // A retired generation must not count.
+        await c.query("INSERT INTO fact_subscription (generation, id, fact) VALUES (1, $1, $2)", [id, fact]);
+      }
+      for (const [id, fact] of state.prices) {
+        await c.query("INSERT INTO fact_price (generation, id, fact) VALUES (2, $1, $2)", [id, fact]);
+      }
+    });
+    const url = new URL(stack.databaseUrl);
+    url.searchParams.set("options", `-c search_path=${schema.schema}`);
+    const report = await collectStatus({ ...env, DATABASE_URL: url.toString() });
+    expect(report.projector?.mrrUnpriced).toEqual({ total: 2, metered: 1, tiersUnknown: 1 });
+    expect(formatStatus(report)).toContain(
+      "MRR leaves out items of 2 subscriptions (1 metered usage, 1 tiered prices without known tiers",
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { endpointsFromEnv, stackStatus } from "@sbs/infra";
+import { type PriceFact, STRIPE_MRR_RULES, type SubscriptionFact, unpricedSubscriptions } from "@sbs/projector/domain";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 
@@ -30,6 +31,8 @@ export interface StatusReport {
       halted?: { reason: string; detail: string; since: string };
     }[];
     deadLetters: { sent: number; pending: number };
+    /** Subscriptions counted in MRR with an item it leaves out (Stripe's statuses); absent if unknown. */
+    mrrUnpriced?: { total: number; metered: number; tiersUnknown: number };
   };
   sink?: {
     contacts: number;
@@ -119,6 +122,7 @@ async function projectorStatus(db: pg.Client, brokers: string[], problems: strin
     for (const h of halts.values())
       problems.push(`projector: ${String(h["topic"])}[${String(h["partition"])}] HALTED: ${String(h["detail"])}`);
     const highs = await highWatermarks(brokers, [...new Set(offsets.map((o) => String(o.topic)))], problems);
+    const mrrUnpriced = await optional(problems, "projector MRR coverage", () => mrrCoverage(db, generation));
     return {
       generation,
       customers: Number(totals?.customers ?? 0),
@@ -149,7 +153,42 @@ async function projectorStatus(db: pg.Client, brokers: string[], problems: strin
         };
       }),
       deadLetters: { sent: Number(dead?.sent ?? 0), pending: Number(dead?.pending ?? 0) },
+      ...(mrrUnpriced === undefined ? {} : { mrrUnpriced }),
     };
+  });
+}
+
+/**
+ * Subscriptions whose MRR leaves an item out (metered usage, or a tiered price whose tiers no
+ * payload carried), decided by the projector's own domain code over the live generation's facts.
+ * Only subscriptions with such an item are read: the jsonpath filter runs in Postgres.
+ */
+async function mrrCoverage(db: pg.Client, generation: number) {
+  const subscriptions = (
+    await db.query<{ fact: SubscriptionFact }>(
+      `SELECT fact FROM fact_subscription
+        WHERE generation = $1 AND NOT deleted
+          AND fact #>> '{winner,data,status}' = ANY($2::text[])
+          AND fact @? '$.winner.data.items[*].price ? (@.billingScheme == "tiered" || @.recurring.usageType == "metered")'`,
+      [generation, STRIPE_MRR_RULES.statuses],
+    )
+  ).rows.map((r) => r.fact);
+  const priceIds = [
+    ...new Set(subscriptions.flatMap((f) => f.winner.data.items.flatMap((i) => (i.price ? [i.price.id] : [])))),
+  ];
+  const prices = new Map<string, PriceFact>();
+  if (priceIds.length > 0) {
+    const rows = await db.query<{ id: string; fact: PriceFact }>(
+      "SELECT id, fact FROM fact_price WHERE generation = $1 AND id = ANY($2::text[])",
+      [generation, priceIds],
+    );
+    for (const row of rows.rows) prices.set(row.id, row.fact);
+  }
+  return unpricedSubscriptions(subscriptions, STRIPE_MRR_RULES, {
+    price: (id) => prices.get(id),
+    // Discounts do not decide whether an item can be priced.
+    discount: () => undefined,
+    coupon: () => undefined,
   });
 }
 
@@ -220,6 +259,12 @@ export function formatStatus(r: StatusReport): string {
     lines.push(
       `             ${halted > 0 ? `${halted} partition(s) HALTED; ` : ""}lag ${lag} records; dead letters ${p.deadLetters.sent} sent, ${p.deadLetters.pending} pending`,
     );
+    if (p.mrrUnpriced !== undefined) {
+      const u = p.mrrUnpriced;
+      lines.push(
+        `             MRR leaves out items of ${u.total} subscriptions (${u.metered} metered usage, ${u.tiersUnknown} tiered prices without known tiers: run backfill --resources prices)`,
+      );
+    }
     for (const x of p.partitions) {
       if (x.halted) {
         lines.push(

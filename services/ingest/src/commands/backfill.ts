@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { AppError } from "@sbs/shared";
 import Stripe from "stripe";
 import type { EventLog } from "../adapters/event-log.ts";
-import { toAppendRecord } from "../domain/record.ts";
-import { toSnapshotEvent } from "../domain/snapshot.ts";
+import { type AppendRecord, toAppendRecord } from "../domain/record.ts";
+import { toDiscountSnapshotEvent, toSnapshotEvent } from "../domain/snapshot.ts";
 import {
   type Command,
   type CommandDeps,
@@ -48,7 +48,7 @@ export type BackfillDeps = Pick<CommandDeps, "stripe" | "topics" | "err" | "cloc
 
 export interface ResourceOutcome {
   readonly status: "done" | "already-done" | "failed" | "not-started";
-  /** Snapshots appended in this run. */
+  /** Objects appended in this run (the discount snapshots they carry are not counted). */
   readonly appended: number;
   /** Objects that could not become a snapshot (reported on stderr, cursor moves past them). */
   readonly skipped: number;
@@ -74,17 +74,50 @@ interface ListParams {
 /**
  * One list call per resource. All seven endpoints accept `created`; subscriptions need
  * `status: "all"` (the default hides canceled ones); charges expand `refunds` (not included
- * since 2022-11-15), whose timestamps feed the snapshot's `created`.
+ * since 2022-11-15), whose timestamps feed the snapshot's `created`. Subscriptions expand their
+ * discounts (bare ids since 2025-03-31.basil) so the coupons reach the fold; prices expand
+ * `tiers`, which Stripe includes only on request, so tiered prices can be priced.
  */
 const LIST: Readonly<Record<BackfillResource, (stripe: Stripe, params: ListParams) => AsyncIterable<Listed>>> = {
   customers: (stripe, params) => stripe.customers.list(params),
-  subscriptions: (stripe, params) => stripe.subscriptions.list({ ...params, status: "all" }),
+  subscriptions: (stripe, params) =>
+    stripe.subscriptions.list({ ...params, status: "all", expand: SUBSCRIPTION_EXPAND }),
   charges: (stripe, params) => stripe.charges.list({ ...params, expand: ["data.refunds"] }),
   invoices: (stripe, params) => stripe.invoices.list(params),
   disputes: (stripe, params) => stripe.disputes.list(params),
   products: (stripe, params) => stripe.products.list(params),
-  prices: (stripe, params) => stripe.prices.list(params),
+  prices: (stripe, params) => stripe.prices.list({ ...params, expand: ["data.tiers"] }),
 };
+
+/** Stripe expands at most 4 levels deep: `data.items.data.discounts` is exactly 4. */
+export const SUBSCRIPTION_EXPAND = ["data.discounts", "data.items.data.discounts"];
+
+/**
+ * The discount objects a listed subscription carries (its own and its items', expanded), one per
+ * id. Each also becomes a `discount.snapshot`, so a later webhook that names the discount by id
+ * only still finds its coupon. A customer's `discount` is always embedded and read from the
+ * customer itself, so it needs no snapshot of its own.
+ */
+export function embeddedDiscounts(object: unknown): Record<string, unknown>[] {
+  const found = new Map<string, Record<string, unknown>>();
+  const take = (value: unknown) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+    const d = value as Record<string, unknown>;
+    if (d["object"] === "discount" && typeof d["id"] === "string" && !found.has(d["id"])) found.set(d["id"], d);
+  };
+  const list = (value: unknown) => (Array.isArray(value) ? value.forEach(take) : undefined);
+  if (typeof object !== "object" || object === null) return [];
+  const o = object as Record<string, unknown>;
+  if (o["object"] !== "subscription") return [];
+  take(o["discount"]);
+  list(o["discounts"]);
+  const items = o["items"];
+  if (typeof items === "object" && items !== null) {
+    const data = (items as Record<string, unknown>)["data"];
+    if (Array.isArray(data)) for (const item of data) list((item as Record<string, unknown> | null)?.["discounts"]);
+  }
+  return [...found.values()];
+}
 
 /**
  * Lists each resource newest first with the SDK's auto-pagination, appends every object as a
@@ -183,18 +216,39 @@ async function backfillResource(
   };
 
   const consume = async (listing: AsyncIterable<Listed>) => {
+    const advancing = createListOrderGuard(resource);
     for await (const object of listing) {
-      const snapshot = toSnapshotEvent(plainJson(object), { apiVersion: options.apiVersion });
-      const routed = snapshot.ok
-        ? toAppendRecord(snapshot.event, snapshot.payload, {
-            topics: deps.topics,
-            receivedAt: deps.clock.now(),
-            provenance: { source: "backfill" },
-          })
-        : undefined;
+      advancing(object);
+      const json = plainJson(object);
+      const snapshot = toSnapshotEvent(json, { apiVersion: options.apiVersion });
+      const route = (result: typeof snapshot) =>
+        result.ok
+          ? toAppendRecord(result.event, result.payload, {
+              topics: deps.topics,
+              receivedAt: deps.clock.now(),
+              provenance: { source: "backfill" },
+            })
+          : undefined;
+      const routed = route(snapshot);
       if (routed?.ok === true) {
         const record = routed.record;
+        const discountRecords: AppendRecord[] = [];
+        for (const discount of embeddedDiscounts(json)) {
+          const d = route(
+            toDiscountSnapshotEvent(discount, {
+              apiVersion: options.apiVersion,
+              livemode: snapshot.ok && snapshot.event.livemode,
+            }),
+          );
+          if (d?.ok === true) discountRecords.push(d.record);
+          else
+            deps.err.write(
+              `${resource}: ${object.id}: discount ${String(discount["id"])} skipped: not a valid discount\n`,
+            );
+        }
         await appends.push(object, async () => {
+          // The discounts first: the object counts as committed only once all of it is.
+          for (const discountRecord of discountRecords) await deps.eventLog.append(discountRecord);
           await deps.eventLog.append(record);
           appended++;
         });
@@ -245,6 +299,38 @@ async function backfillResource(
   const suffix = `${skipped > 0 ? `, ${skipped} skipped` : ""}${error === undefined ? ", done" : ", stopped"}`;
   progress.finish(suffix);
   return { result: { status: error === undefined ? "done" : "failed", appended, skipped }, error };
+}
+
+/**
+ * Stripe lists newest first, so `created` never increases along a listing and no id comes
+ * twice. A page that breaks this means the page cursor did not advance (a proxy or a fake that
+ * ignores `starting_after`, or a Stripe bug); the SDK's auto-pagination would then loop
+ * forever, re-appending the same objects. Throws instead, which stops the resource with its
+ * cursor saved. Ids are remembered only within one second of `created`.
+ */
+export function createListOrderGuard(resource: string): (object: Listed) => void {
+  let second: number | null = null;
+  const idsOfSecond = new Set<string>();
+  return (object) => {
+    if (second !== null && object.created > second) {
+      throw new AppError(
+        "stripe_cursor_not_advancing",
+        `${resource}: Stripe listed ${object.id} (created ${isoSeconds(object.created)}) after an object created ` +
+          `${isoSeconds(second)}: the page cursor did not advance; stopped instead of listing the same objects again`,
+      );
+    }
+    if (second === null || object.created < second) {
+      second = object.created;
+      idsOfSecond.clear();
+    }
+    if (idsOfSecond.has(object.id)) {
+      throw new AppError(
+        "stripe_cursor_not_advancing",
+        `${resource}: Stripe listed ${object.id} twice: the page cursor did not advance; stopped instead of looping`,
+      );
+    }
+    idsOfSecond.add(object.id);
+  };
 }
 
 /**

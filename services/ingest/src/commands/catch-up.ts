@@ -98,7 +98,16 @@ export async function runCatchUp(options: CatchUpOptions, deps: CatchUpDeps): Pr
         ...(types === undefined ? {} : { types: [...types] }),
       };
       const group: Stripe.Event[] = [];
+      const inGroup = new Set<string>();
       for await (const event of deps.stripe.client.events.list(params)) {
+        // Twice in one listing: the page cursor did not advance, and auto-pagination would loop.
+        if (inGroup.has(event.id)) {
+          throw new AppError(
+            "stripe_cursor_not_advancing",
+            `Stripe listed event ${event.id} twice: the page cursor did not advance; stopped instead of looping`,
+          );
+        }
+        inGroup.add(event.id);
         if (seen.has(event.id)) continue;
         seen.add(event.id);
         group.push(event);

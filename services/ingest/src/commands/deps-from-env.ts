@@ -5,12 +5,14 @@ import { z } from "zod";
 import { connectEventLog } from "../app.ts";
 import type { CommandDeps, Writer } from "./cli.ts";
 import { systemClock } from "./clock.ts";
-import { createStripeConnection } from "./stripe-connection.ts";
+import { createStripeConnection, parseApiBase } from "./stripe-connection.ts";
 
 const commandEnv = z.object({
   STRIPE_API_KEY: env.secret("a Stripe secret or restricted key (sk_test_…, rk_live_…)"),
   // Stripe allows 25 req/s in test mode and 100 in live; stay under the smaller by default.
   STRIPE_API_RATE: z.coerce.number().positive().default(20),
+  // Another Stripe API origin: stripe-mock, a recording proxy. Default api.stripe.com.
+  STRIPE_API_BASE: z.string().optional(),
   KAFKA_TOPIC_TEST: z.string().default("stripe.events.test"),
   KAFKA_TOPIC_LIVE: z.string().default("stripe.events.live"),
   INGEST_STATE_DIR: z.string().optional(),
@@ -37,6 +39,7 @@ export function commandDepsFromEnv(
       apiKey: cfg.STRIPE_API_KEY,
       clock: systemClock,
       requestsPerSecond: cfg.STRIPE_API_RATE,
+      ...(cfg.STRIPE_API_BASE === undefined || cfg.STRIPE_API_BASE === "" ? {} : parseApiBase(cfg.STRIPE_API_BASE)),
     }),
     topics,
     out,

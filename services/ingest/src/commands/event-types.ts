@@ -15,6 +15,11 @@ export const PROJECTOR_EVENT_TYPES = [
   "customer.created",
   "customer.updated",
   "customer.deleted",
+  // Since basil a subscription lists its discounts by id only: the coupon reaches the fold
+  // through these (the discount object embeds it).
+  "customer.discount.created",
+  "customer.discount.updated",
+  "customer.discount.deleted",
   "charge.succeeded",
   "charge.failed",
   "charge.refunded",

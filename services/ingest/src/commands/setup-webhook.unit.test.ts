@@ -24,6 +24,10 @@ describe("setup-webhook against the fake Stripe server", () => {
     const create = fake.requests.find((r) => r.method === "POST");
     expect(create?.params).toMatchObject({ url, api_version: PINNED_API_VERSION });
     expect(create?.params["enabled_events"]).toEqual([...PROJECTOR_EVENT_TYPES]);
+    // Since basil the coupon of a subscription discount reaches the fold only through these.
+    expect(create?.params["enabled_events"]).toEqual(
+      expect.arrayContaining(["customer.discount.created", "customer.discount.updated", "customer.discount.deleted"]),
+    );
     expect(create?.idempotencyKey).toMatch(/^sbs-setup-webhook-/);
 
     const secret = fake.webhookEndpoints[0]?.["secret"];

@@ -30,6 +30,45 @@ export function describeKey(apiKey: string): KeyInfo {
   return { prefix: `${kind}_${mode}_`, mode, restricted: kind === "rk" };
 }
 
+export interface ApiBase {
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: "http" | "https";
+}
+
+/**
+ * `STRIPE_API_BASE` (e.g. `http://127.0.0.1:12111` for stripe-mock, or a proxy) as the SDK's
+ * host/port/protocol. Only a bare origin: the SDK appends `/v1/...` itself, so a path would be
+ * silently dropped and is refused instead.
+ */
+export function parseApiBase(value: string): ApiBase {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AppError(
+      "invalid_stripe_api_base",
+      `STRIPE_API_BASE ${JSON.stringify(value)} is not a URL (e.g. http://127.0.0.1:12111)`,
+    );
+  }
+  const protocol = url.protocol === "http:" ? "http" : url.protocol === "https:" ? "https" : null;
+  if (protocol === null) {
+    throw new AppError("invalid_stripe_api_base", `STRIPE_API_BASE must be http:// or https://, not ${url.protocol}`);
+  }
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "" || url.username !== "") {
+    throw new AppError(
+      "invalid_stripe_api_base",
+      `STRIPE_API_BASE must be an origin only (scheme://host[:port]); got ${JSON.stringify(value)}`,
+    );
+  }
+  return {
+    // new URL keeps IPv6 literals bracketed; the HTTP client wants the bare address.
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port === "" ? (protocol === "https" ? 443 : 80) : Number(url.port),
+    protocol,
+  };
+}
+
 /** Stripe error messages quote keys masked (`sk_test_****abcd`); mask whatever is left anyway. */
 export function redactKeys(text: string): string {
   return text.replace(/\b(sk|rk|pk)_(test|live)_[A-Za-z0-9*]+/g, "$1_$2_…");

@@ -22,6 +22,26 @@ interface Check {
   readonly run: (stripe: Stripe) => Promise<unknown>;
 }
 
+/**
+ * Why an answer the SDK accepted is not one Stripe gives, or null when it is: a status outside
+ * 2xx (the SDK only raises errors for bodies with an `error` key, so a proxy's bare 500 came
+ * back as a result), or a body that is not the object asked for.
+ */
+export function malformedAnswer(result: unknown, expected: "list" | "account"): string | null {
+  const r = typeof result === "object" && result !== null ? (result as Record<string, unknown>) : null;
+  const status = (r?.["lastResponse"] as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof status === "number" && (status < 200 || status > 299)) {
+    return `HTTP ${status} without a Stripe error: not Stripe's API (check STRIPE_API_BASE or a proxy)`;
+  }
+  const wellFormed =
+    expected === "list"
+      ? r?.["object"] === "list" && Array.isArray(r["data"])
+      : r?.["object"] === "account" && typeof r["id"] === "string";
+  return wellFormed
+    ? null
+    : `malformed answer: expected a Stripe ${expected} object (check STRIPE_API_BASE or a proxy)`;
+}
+
 /** One read per resource the pipeline reads; a restricted key answers 403 where it lacks permission. */
 const PERMISSION_CHECKS: readonly Check[] = [
   { name: "customers", use: "backfill", run: (s) => s.customers.list({ limit: 1 }) },
@@ -46,8 +66,13 @@ export async function testConnection(deps: Pick<CommandDeps, "stripe" | "out">):
   let keyAccepted = true;
   try {
     const account = await client.accounts.retrieveCurrent();
-    const name = account.settings?.dashboard?.display_name ?? account.business_profile?.name;
-    report({ name: "key", ok: true, detail: `accepted: account ${account.id}${name ? ` (${name})` : ""}` });
+    const malformed = malformedAnswer(account, "account");
+    if (malformed !== null) {
+      report({ name: "key", ok: false, detail: malformed });
+    } else {
+      const name = account.settings?.dashboard?.display_name ?? account.business_profile?.name;
+      report({ name: "key", ok: true, detail: `accepted: account ${account.id}${name ? ` (${name})` : ""}` });
+    }
   } catch (error) {
     if (error instanceof Stripe.errors.StripePermissionError) {
       // Authenticated, just not allowed to read the account: the key itself is fine.
@@ -63,8 +88,12 @@ export async function testConnection(deps: Pick<CommandDeps, "stripe" | "out">):
       continue;
     }
     try {
-      await check.run(client);
-      report({ name: check.name, ok: true, detail: `read (${check.use})` });
+      const malformed = malformedAnswer(await check.run(client), "list");
+      report(
+        malformed === null
+          ? { name: check.name, ok: true, detail: `read (${check.use})` }
+          : { name: check.name, ok: false, detail: malformed },
+      );
     } catch (error) {
       const detail = error instanceof Stripe.errors.StripeError ? describeStripeError(error) : describeError(error);
       report({ name: check.name, ok: false, detail });

@@ -76,4 +76,44 @@ describe("test-connection against the fake Stripe server", () => {
     expect(await testConnectionCommand.run(["--verbose"], h.deps)).toBe(2);
     expect(h.err.text()).toContain("Unknown option '--verbose'");
   });
+
+  // What a wrong STRIPE_API_BASE or a broken proxy answers: nothing here is Stripe's API.
+  it.each([
+    {
+      name: "a 500 without an error key",
+      failure: { status: 500, rawBody: "{}" },
+      detail: /HTTP 500 without a Stripe error/,
+    },
+    {
+      name: "a 502 HTML page",
+      failure: { status: 502, rawBody: "<html>Bad gateway</html>" },
+      detail: /HTTP 502|invalid JSON|malformed/i,
+    },
+    { name: "a 200 that is not JSON", failure: { rawBody: "OK" }, detail: /./ },
+    {
+      name: "a 200 with the wrong object",
+      failure: { rawBody: '{"object":"balance"}' },
+      detail: /malformed answer: expected a Stripe list/,
+    },
+    {
+      name: "a 200 list without data",
+      failure: { rawBody: '{"object":"list"}' },
+      detail: /malformed answer: expected a Stripe list/,
+    },
+  ])("reports ✗ for $name", async ({ failure, detail }) => {
+    fake.failNext(1, { ...failure, path: "/v1/customers" });
+    const { code, h } = await run(FAKE_SECRET_KEY);
+    expect(code).toBe(1);
+    const line = h.out.lines().find((l) => l.includes(" customers "));
+    expect(line).toMatch(/^✗ customers/);
+    expect(line).toMatch(detail);
+    expect(h.out.lines().filter((l) => l.startsWith("✗"))).toHaveLength(1);
+  });
+
+  it("reports ✗ for the key when the account answer is not an account", async () => {
+    fake.failNext(1, { status: 500, rawBody: '{"message":"upstream down"}', path: "/v1/account" });
+    const { code, h } = await run(FAKE_SECRET_KEY);
+    expect(code).toBe(1);
+    expect(h.out.lines()[1]).toMatch(/^✗ key {12}HTTP 500 without a Stripe error/);
+  });
 });

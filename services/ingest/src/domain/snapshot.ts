@@ -144,15 +144,56 @@ export function toSnapshotEvent(apiObject: unknown, options: SnapshotOptions): S
   const object = parsed.data;
   // The object as the API returned it (zod's output would reorder its keys).
   const original = apiObject as Readonly<Record<string, unknown>>;
+  return snapshotOf(original, object.object, snapshotCreated(object.object, original), object.livemode, options);
+}
+
+const discountSchema = z.looseObject({
+  id: z.string().min(1),
+  object: z.literal("discount"),
+  start: z.int().nonnegative(),
+});
+
+/**
+ * A discount (expanded from a subscription's `discounts`, or a customer's `discount`) as its own
+ * snapshot event `discount.snapshot`. Discounts have no list endpoint, no `created` and no
+ * `livemode`: it is dated at its `start` (a discount never changes after it starts; it only ends,
+ * which Stripe reports as `customer.discount.deleted`) and takes the mode of the object it was
+ * read from. Without it, a later webhook that lists the discount by id only (basil) would find
+ * no discount to price.
+ */
+export function toDiscountSnapshotEvent(
+  discount: unknown,
+  options: SnapshotOptions & { readonly livemode: boolean },
+): SnapshotResult {
+  const parsed = discountSchema.safeParse(discount);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.map(String).join(".") || "(root)");
+    return {
+      ok: false,
+      reason: "not_a_snapshot_object",
+      message: `discount: invalid or missing: ${fields.join(", ")}`,
+    };
+  }
+  const original = discount as Readonly<Record<string, unknown>>;
+  return snapshotOf(original, "discount", parsed.data.start, options.livemode, options);
+}
+
+function snapshotOf(
+  original: Readonly<Record<string, unknown>>,
+  kind: string,
+  created: number,
+  livemode: boolean,
+  options: SnapshotOptions,
+): SnapshotResult {
   const body = {
     object: "event",
     api_version: options.apiVersion,
-    created: snapshotCreated(object.object, original),
+    created,
     data: { object: original },
-    livemode: object.livemode,
+    livemode,
     pending_webhooks: 0,
     request: null,
-    type: `${object.object}.snapshot`,
+    type: `${kind}.snapshot`,
     ...(options.account === undefined ? {} : { account: options.account }),
     [SNAPSHOT_SOURCE_FIELD]: "backfill",
   } as const;

@@ -8,6 +8,13 @@
  * Errors have Stripe's shape `{error:{type,code,message,param}}`: 401 for an unknown key, 403 for
  * a restricted key without the permission, 429 from injected bursts or a token-bucket limit.
  * Every request is recorded with its arrival time so tests can assert retries and rates.
+ *
+ * Expansion follows the API version it fakes (2025-03-31.basil): a subscription's and an
+ * item's `discounts` are bare ids unless the list asks for `expand[]=data.discounts` /
+ * `data.items.data.discounts` (the discount objects come from `addDiscount`), and a price's
+ * `tiers` are left out unless `expand[]=data.tiers` on the price list (subscription item prices
+ * never carry them: that expansion would be 5 levels deep, beyond Stripe's limit of 4).
+ * Any other expand path is refused with Stripe's 400, so a typo in the client fails loudly.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -68,6 +75,11 @@ export interface FailureInjection {
   /** Only requests with this method (and path, if given) consume the failure. */
   readonly method?: string;
   readonly path?: string;
+  /**
+   * Answer with exactly this body text instead of a Stripe error (status 200 unless given):
+   * what a broken proxy or a misconfigured STRIPE_API_BASE may return.
+   */
+  readonly rawBody?: string;
 }
 
 export interface FakeStripe {
@@ -79,6 +91,8 @@ export interface FakeStripe {
   add(resource: FakeListResource, ...objects: StripeObject[]): void;
   addEvent(event: StripeObject, meta?: { deliverySuccess?: boolean }): void;
   remove(resource: FakeListResource, id: string): void;
+  /** Discount objects, which have no list endpoint: reachable only through expansion. */
+  addDiscount(...discounts: StripeObject[]): void;
   /** Fail the next `count` (matching) requests, 429 unless told otherwise, before any other check. */
   failNext(count: number, failure?: FailureInjection): void;
   close(): Promise<void>;
@@ -87,7 +101,8 @@ export interface FakeStripe {
 type Json = Record<string, unknown>;
 interface Answer {
   readonly status: number;
-  readonly body: Json;
+  /** A string is sent as it is (injected malformed answers); an object as JSON. */
+  readonly body: Json | string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -107,6 +122,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     : undefined;
 
   const collection = (resource: FakeListResource): StripeObject[] => store.get(resource) ?? [];
+  const discounts = new Map<string, StripeObject>();
 
   const takeToken = (): boolean => {
     if (!bucket || !options.rateLimit) return true;
@@ -127,6 +143,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       (f) => (f.method === undefined || f.method === method) && (f.path === undefined || f.path === path),
     );
     const failure = failureIndex < 0 ? undefined : failures.splice(failureIndex, 1)[0];
+    if (failure?.rawBody !== undefined) return { status: failure.status ?? 200, body: failure.rawBody };
     if (failure) {
       const status = failure.status ?? 429;
       return {
@@ -266,9 +283,23 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         hasMore = before.length > limit;
       }
     }
+    const expand = arrayParam(params["expand"]) ?? [];
+    const unknown = expand.find((path) => !(EXPANDABLE[resource] ?? []).includes(path));
+    if (unknown !== undefined) {
+      return invalid(
+        "parameter_invalid_string",
+        "expand",
+        `This property cannot be expanded (${unknown.replace(/^data\./, "")}).`,
+      );
+    }
     return {
       status: 200,
-      body: { object: "list", data: page.map((o) => structuredClone(o)), has_more: hasMore, url: `/v1/${resource}` },
+      body: {
+        object: "list",
+        data: page.map((o) => render(resource, structuredClone(o), expand, discounts)),
+        has_more: hasMore,
+        url: `/v1/${resource}`,
+      },
     };
   };
 
@@ -332,7 +363,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         ...(header(req, "stripe-version") === undefined ? {} : { "stripe-version": header(req, "stripe-version") }),
         ...answer.headers,
       });
-      res.end(JSON.stringify(answer.body));
+      res.end(typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -350,6 +381,9 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       collection("events").push(structuredClone(event));
       if (meta.deliverySuccess !== undefined) deliverySuccess.set(String(event["id"]), meta.deliverySuccess);
     },
+    addDiscount(...added) {
+      for (const d of added) discounts.set(String(d["id"]), structuredClone(d));
+    },
     remove(resource, id) {
       const objects = collection(resource);
       const index = objects.findIndex((o) => o["id"] === id);
@@ -362,6 +396,61 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
       server.closeAllConnections();
       return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },
+  };
+}
+
+/** The expand paths each list accepts (the ones clients of this fake use; Stripe accepts more). */
+const EXPANDABLE: Partial<Record<FakeListResource, readonly string[]>> = {
+  // `data.items.data.price.tiers` would be 5 levels: Stripe allows 4, so item prices never carry tiers.
+  subscriptions: ["data.discounts", "data.items.data.discounts"],
+  charges: ["data.refunds"],
+  prices: ["data.tiers"],
+};
+
+/**
+ * An object as the API renders it for this request: stored discount objects or ids become ids
+ * unless expanded, and price tiers are dropped unless expanded.
+ */
+function render(
+  resource: FakeListResource,
+  object: StripeObject,
+  expand: readonly string[],
+  discounts: ReadonlyMap<string, StripeObject>,
+): StripeObject {
+  const discountList = (value: unknown, expanded: boolean): unknown =>
+    Array.isArray(value)
+      ? value.map((d) => {
+          const id = typeof d === "string" ? d : String((d as StripeObject)["id"]);
+          return expanded ? structuredClone(discounts.get(id) ?? d) : id;
+        })
+      : value;
+  const withoutTiers = (price: unknown, expanded: boolean): unknown => {
+    if (expanded || typeof price !== "object" || price === null) return price;
+    const { tiers: _tiers, ...rest } = price as StripeObject;
+    return rest;
+  };
+  if (resource === "prices") return withoutTiers(object, expand.includes("data.tiers")) as StripeObject;
+  if (resource !== "subscriptions") return object;
+  const items = object["items"] as { data?: StripeObject[] } | undefined;
+  return {
+    ...object,
+    ...("discounts" in object
+      ? { discounts: discountList(object["discounts"], expand.includes("data.discounts")) }
+      : {}),
+    ...(items?.data
+      ? {
+          items: {
+            ...items,
+            data: items.data.map((item) => ({
+              ...item,
+              ...("discounts" in item
+                ? { discounts: discountList(item["discounts"], expand.includes("data.items.data.discounts")) }
+                : {}),
+              ...("price" in item ? { price: withoutTiers(item["price"], false) } : {}),
+            })),
+          },
+        }
+      : {}),
   };
 }
 

@@ -168,3 +168,54 @@ describe("fake Stripe token bucket", () => {
     }
   });
 });
+
+interface SubJson {
+  discounts: unknown[];
+  items: { data: { discounts: unknown[]; price: { tiers?: unknown } }[] };
+}
+
+describe("fake Stripe expansion (2025-03-31.basil rendering)", () => {
+  let fake: FakeStripe;
+  beforeAll(async () => {
+    fake = await startFakeStripe({ nowSeconds: () => NOW });
+    const discount = { id: "di_1", object: "discount", coupon: { id: "co_1", object: "coupon" }, start: NOW };
+    fake.addDiscount(discount);
+    const tiers = [{ up_to: null, unit_amount: 100, flat_amount: null }];
+    const price = { id: "price_t", object: "price", created: NOW, billing_scheme: "tiered", tiers };
+    fake.add("prices", price);
+    fake.add("subscriptions", {
+      id: "sub_1",
+      object: "subscription",
+      created: NOW,
+      status: "active",
+      discounts: ["di_1"],
+      items: { object: "list", data: [{ id: "si_1", discounts: [discount], price }] },
+    });
+  });
+  afterAll(() => fake.close());
+
+  it("lists discounts as ids and leaves tiers out unless expanded", async () => {
+    const [sub] = (await sdk(fake).subscriptions.list({ status: "all" })).data as unknown as SubJson[];
+    expect(sub?.discounts).toEqual(["di_1"]);
+    expect(sub?.items.data[0]?.discounts).toEqual(["di_1"]);
+    expect(sub?.items.data[0]?.price.tiers).toBeUndefined();
+    const [price] = (await sdk(fake).prices.list()).data;
+    expect(price?.tiers).toBeUndefined();
+  });
+
+  it("expands them on request", async () => {
+    const [sub] = (
+      await sdk(fake).subscriptions.list({ status: "all", expand: ["data.discounts", "data.items.data.discounts"] })
+    ).data as unknown as SubJson[];
+    expect(sub?.discounts[0]).toMatchObject({ id: "di_1", coupon: { id: "co_1" } });
+    expect(sub?.items.data[0]?.discounts[0]).toMatchObject({ id: "di_1" });
+    const [price] = (await sdk(fake).prices.list({ expand: ["data.tiers"] })).data;
+    expect(price?.tiers).toHaveLength(1);
+  });
+
+  it("refuses an expansion it does not know, as Stripe does", async () => {
+    await expect(sdk(fake).prices.list({ expand: ["data.nope"] })).rejects.toThrow(
+      "This property cannot be expanded (nope).",
+    );
+  });
+});

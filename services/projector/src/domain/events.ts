@@ -69,6 +69,9 @@ const KINDS: ReadonlySet<string> = new Set<ObjectKind>([
 ]);
 const isKind = (value: unknown): value is ObjectKind => typeof value === "string" && KINDS.has(value);
 
+/** The id given to a pre-2015 dispute, which Stripe rendered without one. */
+export const legacyDisputeId = (chargeId: string): string => `dp_legacy_${chargeId}`;
+
 /**
  * Validates one Stripe event (webhook or backfill snapshot) and extracts the object snapshot it
  * carries. Any event whose `data.object.object` is a kind the read model uses is a snapshot of
@@ -89,12 +92,17 @@ export const decodeEvent = (raw: unknown): DecodeResult => {
     account: e.account ?? null,
     backfill: e.sbs_source === "backfill" || e.type.endsWith(".snapshot"),
   };
-  const object = e.data.object;
-  const kind = object["object"];
+  const received = e.data.object;
+  const kind = received["object"];
   if (!isKind(kind)) {
     return { ok: true, event: { meta, outcome: "ignored", reason: `object kind ${String(kind)} is not projected` } };
   }
+  // Disputes had no id before 2015: there was one per charge, so the charge names it.
+  const legacyDispute = kind === "dispute" && received["id"] == null && typeof received["charge"] === "string";
+  const object = legacyDispute ? { ...received, id: legacyDisputeId(String(received["charge"])) } : received;
   if (typeof object["id"] !== "string" || object["id"] === "") {
+    // A dispute counts toward dispute_count: one that cannot be keyed is an error, not nothing.
+    if (kind === "dispute") return { ok: false, reason: "data.object: dispute has neither id nor charge" };
     return { ok: true, event: { meta, outcome: "ignored", reason: `${kind} has no id` } };
   }
   const deleted = object["deleted"] === true || e.type.endsWith(".deleted");

@@ -52,13 +52,17 @@ export interface CustomerFact extends Fact<CustomerSnapshot> {
 }
 
 export interface ChargeFact extends Fact<ChargeSnapshot> {
-  /** Earliest `created` of a Stripe webhook event showing the charge succeeded and captured. */
-  readonly succeededAt: number | null;
   /**
-   * Earliest `charge.created` of a backfill/list snapshot showing it succeeded: a backfill
-   * event's own `created` is the latest change the object records (a refund, say), not the payment.
+   * Earliest `created` of a Stripe `charge.captured` webhook showing the charge captured: the
+   * capture time of a charge authorised first and captured later. Optional: facts stored before
+   * this field existed lack it.
    */
-  readonly succeededListedAt: number | null;
+  readonly capturedAt?: number | null;
+  /**
+   * Latest `created` of a webhook showing the charge succeeded but not yet captured: a capture
+   * seen only later (say, in a refund) happened after it.
+   */
+  readonly uncapturedAt?: number | null;
 }
 
 export type RefundFact = Fact<RefundSnapshot>;
@@ -66,7 +70,15 @@ export type DisputeFact = Fact<DisputeSnapshot>;
 export type InvoiceFact = Fact<InvoiceSnapshot>;
 export type SubscriptionFact = Fact<SubscriptionSnapshot>;
 export type ProductFact = Fact<ProductSnapshot>;
-export type PriceFact = Fact<PriceSnapshot>;
+export interface PriceFact extends Fact<PriceSnapshot> {
+  /**
+   * The tiers of a tiered price from any snapshot that carried them. Stripe includes `tiers`
+   * only when asked (`expand[]=tiers`, as backfill does), so a later webhook of the same price
+   * comes without them; a price's tiers cannot change, so any carrying snapshot will do, and the
+   * smallest canonical JSON keeps the choice order-free. Optional: older stored facts lack it.
+   */
+  readonly tiers?: PriceSnapshot["tiers"];
+}
 export type CouponFact = Fact<CouponSnapshot>;
 export type DiscountFact = Fact<DiscountSnapshot>;
 
@@ -173,7 +185,18 @@ export const evolveDispute = evolveWith(disputeRank);
 export const evolveInvoice = evolveWith(invoiceRank);
 export const evolveSubscription = evolveWith(subscriptionRank);
 export const evolveProduct = evolveWith<ProductSnapshot>(noRank);
-export const evolvePrice = evolveWith<PriceSnapshot>(noRank);
+export const evolvePrice = (fact: PriceFact | undefined, version: Version<PriceSnapshot>): PriceFact => {
+  const base = evolveWith<PriceSnapshot>(noRank)(fact, version);
+  const known = fact?.tiers ?? null;
+  const seen = version.data.tiers;
+  const tiers =
+    seen === null
+      ? known
+      : known === null || compareStrings(canonicalJson(seen), canonicalJson(known)) < 0
+        ? seen
+        : known;
+  return { ...base, tiers };
+};
 export const evolveCoupon = evolveWith<CouponSnapshot>(noRank);
 export const evolveDiscount = evolveWith<DiscountSnapshot>(noRank);
 
@@ -182,32 +205,33 @@ export const evolveCustomer = (fact: CustomerFact | undefined, version: Version<
   return { ...base, createdAt: minOf(fact?.createdAt ?? null, version.data.created) };
 };
 
-/**
- * Event types Stripe itself sends with a charge as `data.object`. Any other type carrying a
- * charge is a backfill/list snapshot, whose `created` says nothing about when the charge succeeded.
- */
-const CHARGE_WEBHOOK_TYPES: ReadonlySet<string> = new Set([
-  "charge.succeeded",
-  "charge.captured",
-  "charge.updated",
-  "charge.refunded",
-  "charge.failed",
-  "charge.pending",
-  "charge.expired",
-]);
+const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
+/**
+ * Besides the winning snapshot, two order-free bounds on when the charge was paid (see
+ * `paidAt`): the first `charge.captured` webhook, and the last webhook that still showed it
+ * uncaptured. A backfill snapshot's `created` is the object's latest change, never a capture.
+ */
 export const evolveCharge = (fact: ChargeFact | undefined, version: Version<ChargeSnapshot>): ChargeFact => {
   const base = evolveWith(chargeRank)(fact, version);
   const c = version.data;
-  // A charge can succeed uncaptured (auth only); the payment happens when it is captured.
-  const showsPayment = c.status === "succeeded" && c.captured;
-  const fromWebhook = !version.backfill && CHARGE_WEBHOOK_TYPES.has(version.eventType);
+  const webhook = !version.backfill;
+  const captured = webhook && version.eventType === "charge.captured" && c.status === "succeeded" && c.captured;
+  const uncaptured = webhook && c.status === "succeeded" && !c.captured;
   return {
     ...base,
-    succeededAt: minOf(fact?.succeededAt ?? null, showsPayment && fromWebhook ? version.at : null),
-    succeededListedAt: minOf(
-      fact?.succeededListedAt ?? null,
-      showsPayment && !fromWebhook ? (c.created ?? version.at) : null,
-    ),
+    capturedAt: minOf(fact?.capturedAt ?? null, captured ? version.at : null),
+    uncapturedAt: maxOf(fact?.uncapturedAt ?? null, uncaptured ? version.at : null),
   };
+};
+
+/**
+ * When a succeeded charge was paid (DOMAIN.md: when it succeeded): the charge's own `created`,
+ * which no later event (a refund, a dispute, a backfill read a year on) moves, unless the
+ * payloads prove a later capture: then the `charge.captured` time, or at least the last time it
+ * was still seen uncaptured.
+ */
+export const paidAt = (fact: ChargeFact): number => {
+  const created = fact.winner.data.created ?? fact.winner.at;
+  return fact.capturedAt ?? Math.max(created, fact.uncapturedAt ?? created);
 };

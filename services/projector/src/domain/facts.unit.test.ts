@@ -206,33 +206,86 @@ describe("deletion is absorbing", () => {
   });
 });
 
-describe("charge payment time", () => {
+describe("charge payment time (last_payment_at)", () => {
+  // Paid at T - 500 (its `created`); every later event is something that happened to it afterwards.
   const paid = charge("ch_1", "cus_1", { created: T - 500 });
+  const refunded = { ...paid, amount_refunded: 100, refunded: false };
+  const YEAR = 365 * 86_400;
+  const cases: { name: string; events: RawEvent[]; paidAt: number }[] = [
+    {
+      name: "charge.succeeded at the charge's own second",
+      events: [event("charge.succeeded", T - 500, paid), event("charge.refunded", T + 90, refunded)],
+      paidAt: T - 500,
+    },
+    {
+      name: "only a charge.refunded webhook shows it succeeded: dated when paid, not at the refund",
+      events: [event("charge.refunded", T + 90, refunded)],
+      paidAt: T - 500,
+    },
+    {
+      name: "a backfill listing, then a refund webhook a year later",
+      events: [event("charge.snapshot", T, paid), event("charge.refunded", T + YEAR, refunded)],
+      paidAt: T - 500,
+    },
+    {
+      name: "charge.updated and a dispute long after",
+      events: [event("charge.updated", T + 10 * 86_400, paid)],
+      paidAt: T - 500,
+    },
+    {
+      name: "authorised, captured an hour later: the capture time",
+      events: [
+        event(
+          "charge.succeeded",
+          T - 500,
+          charge("ch_1", "cus_1", { created: T - 500, captured: false, amount_captured: 0 }),
+        ),
+        event("charge.captured", T + 3600, paid),
+        event("charge.refunded", T + YEAR, refunded),
+      ],
+      paidAt: T + 3600,
+    },
+    {
+      name: "authorised, its capture seen only in a later refund: not before it was last seen uncaptured",
+      events: [
+        event(
+          "charge.succeeded",
+          T - 500,
+          charge("ch_1", "cus_1", { created: T - 500, captured: false, amount_captured: 0 }),
+        ),
+        event("charge.refunded", T + YEAR, refunded),
+      ],
+      paidAt: T - 500,
+    },
+    {
+      name: "authorised and seen uncaptured in an update a day later, capture unseen",
+      events: [
+        event(
+          "charge.succeeded",
+          T - 500,
+          charge("ch_1", "cus_1", { created: T - 500, captured: false, amount_captured: 0 }),
+        ),
+        event(
+          "charge.updated",
+          T + 86_400,
+          charge("ch_1", "cus_1", { created: T - 500, captured: false, amount_captured: 0 }),
+        ),
+        event("charge.refunded", T + YEAR, refunded),
+      ],
+      paidAt: T + 86_400,
+    },
+  ];
 
-  it("is the earliest webhook event showing the charge succeeded", () => {
-    const state = bothOrders([
-      event(
-        "charge.pending",
-        T - 100,
-        charge("ch_1", "cus_1", { status: "pending", captured: false, created: T - 500 }),
-      ),
-      event("charge.succeeded", T, paid),
-      event("charge.updated", T + 50, paid),
-      event("charge.refunded", T + 90, { ...paid, amount_refunded: 100 }),
-    ]);
-    expect(state.charges.get("ch_1")).toMatchObject({ succeededAt: T, succeededListedAt: null });
+  it.each(cases.map((c) => [c.name, c] as const))("%s (both orders)", (_name, c) => {
+    expect(projectOne(c.events, "cus_1").lastPaymentAt).toBe(c.paidAt);
+    expect(projectOne([...c.events].reverse(), "cus_1").lastPaymentAt).toBe(c.paidAt);
   });
 
-  it("is charge.created when only a backfill snapshot showed it", () => {
-    const state = bothOrders([event("charge.snapshot", T + 10_000, paid)]);
-    expect(state.charges.get("ch_1")).toMatchObject({ succeededAt: null, succeededListedAt: T - 500 });
-  });
-
-  it("counts from the capture, not the authorisation", () => {
+  it("records the capture and the last uncaptured sighting as order-free bounds", () => {
     const state = bothOrders([
       event("charge.succeeded", T, charge("ch_1", "cus_1", { captured: false, amount_captured: 0 })),
       event("charge.captured", T + 3600, charge("ch_1", "cus_1")),
     ]);
-    expect(state.charges.get("ch_1")?.succeededAt).toBe(T + 3600);
+    expect(state.charges.get("ch_1")).toMatchObject({ capturedAt: T + 3600, uncapturedAt: T });
   });
 });

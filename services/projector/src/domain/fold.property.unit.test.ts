@@ -13,6 +13,7 @@ import {
   dispute,
   event,
   invoice,
+  pre2017Subscription,
   price,
   product,
   type RawEvent,
@@ -64,9 +65,11 @@ const chargeObject = fc
     refunded: fc.constantFrom(0, 0, 100, 999),
     currency,
     created: at,
+    // Pre-2015 renderings: status "paid" for succeeded, or no status at all (only `paid`).
+    era: fc.constantFrom("current", "current", "paid-status", "no-status"),
   })
-  .map((c) =>
-    charge(c.id, c.customer, {
+  .map((c) => {
+    const object = charge(c.id, c.customer, {
       status: c.status,
       captured: c.captured,
       amount: c.amount,
@@ -74,8 +77,13 @@ const chargeObject = fc
       amount_refunded: Math.min(c.refunded, c.amount),
       currency: c.currency,
       created: c.created - 100,
-    }),
-  );
+    });
+    if (c.era === "current") return object;
+    const { amount_captured: _captured, status: _status, ...old } = object;
+    const paid = c.status === "succeeded";
+    if (c.era === "paid-status") return { ...old, status: paid ? "paid" : c.status, paid };
+    return { ...old, paid, failure_code: c.status === "failed" ? "card_declined" : null };
+  });
 
 const subscriptionObject = (s: Shape) =>
   fc
@@ -93,39 +101,64 @@ const subscriptionObject = (s: Shape) =>
       unit: fc.constantFrom(333, 1000, 1999),
       currency,
       discounts: fc.subarray(["di_1", "di_2"]),
+      pre2017: fc.boolean(),
+      // A tiered price: subscription payloads never carry its tiers, price snapshots may.
+      tiered: fc.boolean(),
     })
     .map((g) =>
-      subscription(
-        {
-          id: g.id,
-          customer: g.customer,
-          status: g.status,
-          created: g.created,
-          cancel_at_period_end: g.cancel,
-          currency: g.currency,
-          items: [
+      g.pre2017
+        ? pre2017Subscription({
+            id: g.id,
+            customer: g.customer,
+            status: g.status,
+            created: g.created,
+            cancel_at_period_end: g.cancel,
+            currency: g.currency,
+            plan: g.price,
+            interval: g.interval,
+            interval_count: g.count,
+            quantity: g.quantity,
+            amount: g.unit,
+          })
+        : subscription(
             {
-              id: g.price,
-              nickname: g.nickname,
-              product: "prod_1",
-              unit_amount: g.unit,
-              interval: g.interval,
-              interval_count: g.count,
-              quantity: g.quantity,
+              id: g.id,
+              customer: g.customer,
+              status: g.status,
+              created: g.created,
+              cancel_at_period_end: g.cancel,
               currency: g.currency,
+              items: [
+                {
+                  id: g.price,
+                  nickname: g.nickname,
+                  product: "prod_1",
+                  unit_amount: g.unit,
+                  interval: g.interval,
+                  interval_count: g.count,
+                  quantity: g.quantity,
+                  currency: g.currency,
+                },
+              ],
+              discounts: g.discounts,
             },
-          ],
-          discounts: g.discounts,
-        },
-        s,
-      ),
+            s,
+          ),
     );
 
 const objectEvent = (s: Shape): fc.Arbitrary<{ type: string; object: RawObject }> =>
   fc.oneof(
     withType(["customer.created", "customer.updated", "customer.deleted", "customer.snapshot"], customerObject),
     withType(
-      ["charge.succeeded", "charge.updated", "charge.failed", "charge.pending", "charge.refunded", "charge.snapshot"],
+      [
+        "charge.succeeded",
+        "charge.updated",
+        "charge.failed",
+        "charge.pending",
+        "charge.refunded",
+        "charge.captured",
+        "charge.snapshot",
+      ],
       chargeObject,
     ),
     withType(
@@ -155,8 +188,13 @@ const objectEvent = (s: Shape): fc.Arbitrary<{ type: string; object: RawObject }
           id: fc.constantFrom("dp_1", "dp_2"),
           charge: chargeId,
           status: fc.constantFrom("needs_response", "under_review", "won", "lost"),
+          // Before 2015 a dispute had no id.
+          idless: fc.boolean(),
         })
-        .map((d) => dispute(d.id, d.charge, { status: d.status, amount: 400 })),
+        .map((d) => {
+          const { id: _id, ...idless } = dispute(d.id, d.charge, { status: d.status, amount: 400 });
+          return d.idless ? idless : dispute(d.id, d.charge, { status: d.status, amount: 400 });
+        }),
     ),
     withType(
       ["invoice.created", "invoice.paid", "invoice.snapshot"],
@@ -177,8 +215,28 @@ const objectEvent = (s: Shape): fc.Arbitrary<{ type: string; object: RawObject }
     withType(
       ["price.created", "price.updated", "price.snapshot"],
       fc
-        .record({ id: fc.constantFrom("price_1", "price_2"), nickname: fc.constantFrom("Monthly", null) })
-        .map((p) => price({ id: p.id, nickname: p.nickname, product: "prod_1" })),
+        .record({
+          id: fc.constantFrom("price_1", "price_2"),
+          nickname: fc.constantFrom("Monthly", null),
+          tiers: fc.constantFrom(null, 80, 90),
+        })
+        .map((p) =>
+          price({
+            id: p.id,
+            nickname: p.nickname,
+            product: "prod_1",
+            ...(p.tiers === null
+              ? {}
+              : {
+                  billing_scheme: "tiered" as const,
+                  tiers_mode: "volume" as const,
+                  tiers: [
+                    { up_to: 2, unit_amount: 100, flat_amount: null },
+                    { up_to: null, unit_amount: p.tiers, flat_amount: 50 },
+                  ],
+                }),
+          }),
+        ),
     ),
     withType(
       ["coupon.created", "coupon.updated"],
@@ -356,16 +414,16 @@ describe("fold agrees with an independent model on simple histories", () => {
     fc.assert(
       fc.property(simple, (list) => {
         const latest = new Map<string, (typeof list)[number]>();
-        const firstPaid = new Map<string, number>();
         for (const c of list) {
           const prev = latest.get(c.id);
           if (!prev || c.created > prev.created) latest.set(c.id, c);
-          if (c.status === "succeeded") firstPaid.set(c.id, Math.min(firstPaid.get(c.id) ?? Infinity, c.created));
         }
+        // A charge is paid when it was created (captured at once), whatever event first shows it.
+        const chargeCreated = (id: string) => T - 100 * Number(id.slice(3));
         const succeeded = [...latest.values()].filter((c) => c.status === "succeeded");
         const spent = succeeded.reduce((sum, c) => sum + c.amount - c.refunded, 0);
         const refunded = succeeded.reduce((sum, c) => sum + c.refunded, 0);
-        const lastPayment = succeeded.length ? Math.max(...succeeded.map((c) => firstPaid.get(c.id) ?? 0)) : null;
+        const lastPayment = succeeded.length ? Math.max(...succeeded.map((c) => chargeCreated(c.id))) : null;
 
         const events = list.map((c) =>
           event(`charge.${c.status === "succeeded" ? "succeeded" : c.status}`, c.created, {
@@ -375,6 +433,7 @@ describe("fold agrees with an independent model on simple histories", () => {
               amount: c.amount,
               amount_captured: c.status === "succeeded" ? c.amount : 0,
               amount_refunded: c.status === "succeeded" ? c.refunded : 0,
+              created: chargeCreated(c.id),
             }),
           }),
         );

@@ -50,11 +50,15 @@ export {
 export type { Money } from "./money.ts";
 export {
   CHARTMOGUL_MRR_RULES,
+  type MrrCatalog,
   type MrrRules,
   monthlyFactor,
   PADDLE_MRR_RULES,
   PROFITWELL_MRR_RULES,
   STRIPE_MRR_RULES,
+  type UnpricedSubscriptions,
+  unpricedReason,
+  unpricedSubscriptions,
 } from "./mrr.ts";
 export { type CustomerReadModel, isoTime, type ReadModelRow, toReadModelRow } from "./read-model.ts";
 export type { ObjectKind, ObjectSnapshot } from "./snapshots.ts";

@@ -1,5 +1,13 @@
 import { compareStrings } from "./canonical-json.ts";
-import type { ChargeFact, DisputeFact, PriceFact, ProductFact, RefundFact, SubscriptionFact } from "./facts.ts";
+import {
+  type ChargeFact,
+  type DisputeFact,
+  type PriceFact,
+  type ProductFact,
+  paidAt,
+  type RefundFact,
+  type SubscriptionFact,
+} from "./facts.ts";
 import { addTo, type Money, moneyFromMap, moneyFromRatios } from "./money.ts";
 import { type Ratio, ratio } from "./ratio.ts";
 import type { ChargeSnapshot } from "./snapshots.ts";
@@ -59,9 +67,8 @@ export const paymentMetrics = (
     addTo(spent, c.currency, c.amountCaptured - refund);
     addTo(counts, c.currency, 1);
     if (refund > 0) addTo(refunded, c.currency, refund);
-    // The winning snapshot showed the payment, so one of the two is set; `winner.at` is a guard.
-    const paidAt = fact.succeededAt ?? fact.succeededListedAt ?? fact.winner.at;
-    lastPaymentAt = lastPaymentAt === null ? paidAt : Math.max(lastPaymentAt, paidAt);
+    const at = paidAt(fact);
+    lastPaymentAt = lastPaymentAt === null ? at : Math.max(lastPaymentAt, at);
   }
 
   for (const fact of disputes) {

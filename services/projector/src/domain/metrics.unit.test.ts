@@ -35,7 +35,10 @@ describe("payment metrics", () => {
     },
     {
       name: "succeeded charges are counted and summed",
-      events: [event("charge.succeeded", T, paid("ch_1", 1000)), event("charge.succeeded", T + 5, paid("ch_2", 3000))],
+      events: [
+        event("charge.succeeded", T, paid("ch_1", 1000)),
+        event("charge.succeeded", T + 5, paid("ch_2", 3000, { created: T + 5 })),
+      ],
       expected: { paymentCount: 2, totalSpent: { usd: 4000 }, averageOrderValue: { usd: 2000 }, lastPaymentAt: T + 5 },
     },
     {

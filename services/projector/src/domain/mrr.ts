@@ -1,4 +1,4 @@
-import type { Fact } from "./facts.ts";
+import type { Fact, PriceFact } from "./facts.ts";
 import { type Money, moneyFromRatios } from "./money.ts";
 import {
   add,
@@ -86,6 +86,37 @@ export interface DiscountCatalog {
   readonly coupon: (id: string) => Fact<CouponSnapshot> | undefined;
 }
 
+/** What MRR looks up: discounts and coupons, and prices for the tiers payloads leave out. */
+export interface MrrCatalog extends DiscountCatalog {
+  readonly price: (id: string) => PriceFact | undefined;
+}
+
+/**
+ * The tiers of an item's tiered price: the payload's when it expanded them, else those a
+ * price snapshot carried (backfill lists prices with `expand[]=data.tiers`). Subscription
+ * payloads never carry them: `data.items.data.price.tiers` is deeper than Stripe expands.
+ */
+const tiersOf = (price: PriceSnapshot, catalog: MrrCatalog): PriceSnapshot["tiers"] => {
+  if (price.tiers !== null) return price.tiers;
+  const known = catalog.price(price.id);
+  return known?.tiers ?? known?.winner.data.tiers ?? null;
+};
+
+/**
+ * Why an item cannot be priced, or null when it can: metered usage is billed in arrears (no
+ * recurring amount to count), and a tiered price whose tiers no payload carried has no amount.
+ */
+export const unpricedReason = (
+  item: SubscriptionItemSnapshot,
+  catalog: MrrCatalog,
+): "metered" | "tiers_unknown" | null => {
+  const price = item.price;
+  if (!price?.recurring) return null;
+  if (price.recurring.usageType === "metered") return "metered";
+  if (price.billingScheme === "tiered" && (tiersOf(price, catalog)?.length ?? 0) === 0) return "tiers_unknown";
+  return null;
+};
+
 /** Monthly factor for `interval_count` n: month 1/n, year 1/(12n), week 52/(12n), day 365/(12n). */
 export const monthlyFactor = (rules: MrrRules, interval: string, intervalCount: number): Ratio | null => {
   const unit =
@@ -108,12 +139,13 @@ const billedQuantity = (item: SubscriptionItemSnapshot, price: PriceSnapshot): n
 
 /**
  * Amount of one item per billing interval, in minor units. Tiered prices are priced from their
- * tiers when the payload expanded them; webhooks do not, and such an item counts as 0.
+ * tiers (see `tiersOf`); when no payload carried them the item counts as 0 and
+ * `unpricedSubscriptions` reports it.
  */
-const itemAmountPerInterval = (item: SubscriptionItemSnapshot, price: PriceSnapshot): Ratio => {
+const itemAmountPerInterval = (item: SubscriptionItemSnapshot, price: PriceSnapshot, catalog: MrrCatalog): Ratio => {
   const quantity = billedQuantity(item, price);
   if (price.billingScheme !== "tiered") return mul(decimal(price.unitAmountDecimal), ratio(quantity));
-  const tiers = price.tiers;
+  const tiers = tiersOf(price, catalog);
   if (tiers === null || tiers.length === 0) return ZERO;
   if (price.tiersMode === "volume") {
     const tier = tiers.find((t) => t.upTo === null || quantity <= t.upTo) ?? tiers[tiers.length - 1];
@@ -200,7 +232,7 @@ export const subscriptionMrr = (
   fact: Fact<SubscriptionSnapshot>,
   customer: CustomerSnapshot | null,
   rules: MrrRules,
-  catalog: DiscountCatalog,
+  catalog: MrrCatalog,
 ): { readonly currency: string; readonly amount: Ratio } | null => {
   const s = fact.winner.data;
   if (!countsTowardMrr(s, fact.winner.deleted, rules)) return null;
@@ -218,7 +250,7 @@ export const subscriptionMrr = (
     if (factor === null) continue;
     subscriptionFactor ??= factor;
     const perInterval = applyCoupons(
-      itemAmountPerInterval(item, price),
+      itemAmountPerInterval(item, price, catalog),
       applicableCoupons(item.discounts, rules, catalog),
       currency,
       ONE,
@@ -240,7 +272,7 @@ export const customerMrr = (
   subscriptions: readonly Fact<SubscriptionSnapshot>[],
   customer: CustomerSnapshot | null,
   rules: MrrRules,
-  catalog: DiscountCatalog,
+  catalog: MrrCatalog,
 ): Money => {
   const sums = new Map<string, Ratio>();
   for (const fact of subscriptions) {
@@ -248,4 +280,35 @@ export const customerMrr = (
     if (m !== null) sums.set(m.currency, add(sums.get(m.currency) ?? ZERO, m.amount));
   }
   return moneyFromRatios(sums);
+};
+
+export interface UnpricedSubscriptions {
+  /** Counted subscriptions with at least one item MRR leaves out. */
+  readonly total: number;
+  /** … of which some item is metered usage (billed in arrears: no recurring amount). */
+  readonly metered: number;
+  /** … of which some item has a tiered price whose tiers no payload carried. */
+  readonly tiersUnknown: number;
+}
+
+/**
+ * Subscriptions that count toward MRR under the rules but have an item MRR leaves out: their
+ * MRR is understated by that item. `pnpm cli status` reports it.
+ */
+export const unpricedSubscriptions = (
+  subscriptions: Iterable<Fact<SubscriptionSnapshot>>,
+  rules: MrrRules,
+  catalog: MrrCatalog,
+): UnpricedSubscriptions => {
+  let total = 0;
+  let metered = 0;
+  let tiersUnknown = 0;
+  for (const fact of subscriptions) {
+    if (!countsTowardMrr(fact.winner.data, fact.winner.deleted, rules)) continue;
+    const reasons = new Set(fact.winner.data.items.map((item) => unpricedReason(item, catalog)));
+    if (reasons.has("metered")) metered++;
+    if (reasons.has("tiers_unknown")) tiersUnknown++;
+    if (reasons.has("metered") || reasons.has("tiers_unknown")) total++;
+  }
+  return { total, metered, tiersUnknown };
 };

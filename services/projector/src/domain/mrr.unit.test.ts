@@ -16,6 +16,7 @@ import {
   discount,
   event,
   type ItemSpec,
+  price,
   projectOne,
   type RawEvent,
   type Shape,
@@ -484,6 +485,35 @@ describe("mrr and discount lifecycle", () => {
       event("customer.subscription.updated", T + 60, active),
     ];
     expect(projectOne(events, "cus_1").mrr).toEqual({});
+  });
+});
+
+describe("tiered prices whose tiers only a price snapshot carried", () => {
+  // Stripe renders `tiers` only on request; subscription payloads never carry them (too deep to
+  // expand), so the tiers come from the backfill's price listing (`expand[]=data.tiers`).
+  const tiers = [
+    { up_to: 10, unit_amount: 100, flat_amount: null },
+    { up_to: null, unit_amount: 80, flat_amount: 500 },
+  ];
+  const tiered = { id: "price_t", unit_amount: null, billing_scheme: "tiered" as const, tiers_mode: "volume" as const };
+  const sub = (quantity: number, at: number) =>
+    event(
+      "customer.subscription.updated",
+      at,
+      subscription({ id: "sub_1", customer: "cus_1", items: [{ ...tiered, quantity }] }, "basil"),
+      { shape: "basil" },
+    );
+  const listed = event("price.snapshot", T - 100, price({ ...tiered, tiers }), { shape: "basil" });
+  // A later price.updated (say, a nickname change) comes without tiers and wins as the price's snapshot.
+  const renamed = event("price.updated", T + 500, price({ ...tiered, nickname: "Volume" }), { shape: "basil" });
+
+  it.each([
+    { name: "subscription webhook + listed price", events: [sub(15, T), listed], mrr: { usd: 1700 } },
+    { name: "and a later price webhook without tiers", events: [sub(15, T), listed, renamed], mrr: { usd: 1700 } },
+    { name: "quantity in the first tier", events: [sub(4, T), renamed, listed], mrr: { usd: 400 } },
+  ])("$name", ({ events, mrr }) => {
+    expect(projectOne(events, "cus_1").mrr).toEqual(mrr);
+    expect(projectOne([...events].reverse(), "cus_1").mrr).toEqual(mrr);
   });
 });
 

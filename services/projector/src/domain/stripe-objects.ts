@@ -72,7 +72,11 @@ const CustomerSchema = z.object({
 const ChargeSchema = z.object({
   id: z.string(),
   customer: ref,
-  status: z.string(),
+  // Absent on the oldest charges, which only say `paid`; "paid" until 2015-02-18, "succeeded" since.
+  status: str,
+  paid: z.boolean().nullish(),
+  refunded: z.boolean().nullish(),
+  failure_code: str,
   captured: z.boolean().nullish(),
   amount: z.number().int(),
   amount_captured: int,
@@ -138,6 +142,8 @@ const PriceSchema = z.object({
 const PlanSchema = z.object({
   id: z.string(),
   nickname: str,
+  // Before 2018-02-05 a plan had its own name (since then it is the product's).
+  name: str,
   product: z.union([z.string(), z.object({ id: z.string(), name: str })]).nullish(),
   currency: str,
   amount: z.number().nullish(),
@@ -173,6 +179,10 @@ const SubscriptionSchema = z.object({
   current_period_end: unix,
   currency: str,
   items: z.object({ data: z.array(SubscriptionItemSchema) }).nullish(),
+  // Before 2017 a subscription had one plan and a quantity at top level, and `start` for its start.
+  plan: PlanSchema.nullish(),
+  quantity: int,
+  start: unix,
   discount: DiscountSchema.nullish(),
   discounts: z.array(DiscountRefSchema).nullish(),
 });
@@ -282,7 +292,7 @@ const planToPrice = (p: z.infer<typeof PlanSchema>): PriceSnapshot => ({
   id: p.id,
   nickname: p.nickname ?? null,
   product: refId(p.product),
-  productName: productName(p.product),
+  productName: productName(p.product) ?? p.name ?? null,
   currency: lower(p.currency),
   unitAmountDecimal: p.amount_decimal ?? (p.amount == null ? null : String(p.amount)),
   billingScheme: p.billing_scheme ?? null,
@@ -305,11 +315,18 @@ const toItem = (i: z.infer<typeof SubscriptionItemSchema>): SubscriptionItemSnap
   discounts: toDiscountRefs(null, i.discounts),
 });
 
+/** Statuses a subscription can end in; deletion leaves these as they are. */
+const ENDED_STATUSES: ReadonlySet<string> = new Set(["canceled", "incomplete_expired"]);
+
 const toSubscription = (s: z.infer<typeof SubscriptionSchema>, deleted: boolean): SubscriptionSnapshot | string => {
-  // A `customer.subscription.deleted` payload always says canceled; a stub without a status cannot.
-  const status = s.status ?? (deleted ? "canceled" : null);
-  if (status === null) return "subscription has no status";
-  const items = s.items?.data ?? [];
+  // Deletion ends the subscription whatever its payload still says: Stripe has sent
+  // `customer.subscription.deleted` with `"status": "active"` (an immediate cancel rendered before
+  // the status moved), and a stub may carry no status at all. Status, MRR and churn must agree.
+  const status = deleted ? (s.status != null && ENDED_STATUSES.has(s.status) ? s.status : "canceled") : s.status;
+  if (status == null) return "subscription has no status";
+  // Before 2017 there were no items: the single top-level plan and quantity are its one item.
+  const items: z.infer<typeof SubscriptionItemSchema>[] =
+    s.items?.data ?? (s.plan ? [{ id: null, quantity: s.quantity ?? 1, plan: s.plan, discounts: null }] : []);
   // After basil the period lives on each item; all items share it under classic billing, and the
   // earliest one is the next renewal under flexible billing.
   const itemPeriodEnds = items.map((i) => i.current_period_end).filter((v): v is number => v != null);
@@ -319,7 +336,8 @@ const toSubscription = (s: z.infer<typeof SubscriptionSchema>, deleted: boolean)
     customer: refId(s.customer),
     status,
     created: s.created ?? null,
-    startDate: s.start_date ?? null,
+    // `start_date` appeared in 2019; before it `start` is the only start the payload has.
+    startDate: s.start_date ?? s.start ?? null,
     trialEnd: s.trial_end ?? null,
     cancelAtPeriodEnd: s.cancel_at_period_end ?? false,
     currentPeriodEnd,
@@ -340,17 +358,33 @@ const toCustomer = (c: z.infer<typeof CustomerSchema>): CustomerSnapshot => ({
   discount: c.discount ? toDiscount(c.discount) : null,
 });
 
-const toCharge = (c: z.infer<typeof ChargeSchema>): ChargeSnapshot => {
-  const captured = c.captured === true;
+/**
+ * The charge status in today's terms. Until 2015-02-18 a successful charge said `"paid"`; the
+ * oldest charges have no status at all, only `paid` (and `failure_code` when it failed).
+ */
+const chargeStatus = (c: z.infer<typeof ChargeSchema>): string | null => {
+  if (c.status === "paid") return "succeeded";
+  if (c.status != null) return c.status;
+  if (c.paid === true) return "succeeded";
+  if (c.paid === false) return c.failure_code == null ? "pending" : "failed";
+  return null;
+};
+
+const toCharge = (c: z.infer<typeof ChargeSchema>): ChargeSnapshot | string => {
+  const status = chargeStatus(c);
+  if (status === null) return "charge has neither status nor paid";
+  // Charges before auth-and-capture existed have no `captured`: a paid one was captured.
+  const captured = c.captured ?? status === "succeeded";
   return {
     id: c.id,
     customer: refId(c.customer),
-    status: c.status,
+    status,
     captured,
     amount: c.amount,
     // `amount_captured` appeared in 2019; before it a captured charge was captured in full.
     amountCaptured: c.amount_captured ?? (captured ? c.amount : 0),
-    amountRefunded: c.amount_refunded ?? 0,
+    // Old charges may carry only `refunded: true` (fully refunded).
+    amountRefunded: c.amount_refunded ?? (c.refunded === true ? c.amount : 0),
     currency: c.currency.toLowerCase(),
     created: c.created ?? null,
   };
@@ -389,7 +423,9 @@ export const parseObjectSnapshot = (kind: ObjectKind, object: unknown, deleted: 
     }
     case "charge": {
       const p = parseWith(ChargeSchema, object);
-      return p.ok ? { ok: true, value: { kind, data: toCharge(p.value) } } : p;
+      if (!p.ok) return p;
+      const data = toCharge(p.value);
+      return typeof data === "string" ? { ok: false, reason: data } : { ok: true, value: { kind, data } };
     }
     case "refund": {
       const p = parseWith(RefundSchema, object);

@@ -225,6 +225,52 @@ export const subscription = (spec: SubscriptionSpec, shape: Shape = "legacy"): R
   };
 };
 
+/**
+ * A subscription as rendered before 2017: one top-level `plan` (with its own `name`, `amount`,
+ * `interval`) and `quantity`, no `items`, `start` instead of `start_date`, a single `discount`.
+ */
+export const pre2017Subscription = (spec: {
+  id: string;
+  customer: string;
+  status?: string;
+  created?: number;
+  plan?: string;
+  name?: string;
+  amount?: number;
+  interval?: "day" | "week" | "month" | "year";
+  interval_count?: number;
+  quantity?: number;
+  currency?: string;
+  cancel_at_period_end?: boolean;
+}): RawObject => ({
+  id: spec.id,
+  object: "subscription",
+  customer: spec.customer,
+  status: spec.status ?? "active",
+  start: spec.created ?? 1_400_000_000,
+  cancel_at_period_end: spec.cancel_at_period_end ?? false,
+  current_period_start: 1_400_000_000,
+  current_period_end: 1_402_592_000,
+  trial_start: null,
+  trial_end: null,
+  canceled_at: null,
+  ended_at: null,
+  quantity: spec.quantity ?? 1,
+  discount: null,
+  plan: {
+    id: spec.plan ?? "gold",
+    object: "plan",
+    name: spec.name ?? "Gold Plan",
+    amount: spec.amount ?? 2000,
+    currency: spec.currency ?? "usd",
+    interval: spec.interval ?? "month",
+    interval_count: spec.interval_count ?? 1,
+    livemode: false,
+    trial_period_days: null,
+    statement_description: null,
+  },
+});
+
 export const invoice = (
   id: string,
   customerId: string,
