@@ -11,6 +11,8 @@ export {
 export { createLogThrottle } from "./log-throttle.ts";
 export { createLogger, type Logger, type LoggerConfig, REDACT_PATHS } from "./logger.ts";
 export {
+  type CheckedOutClient,
+  checkout,
   createPool,
   type MigrationConfig,
   migrate,

@@ -24,6 +24,38 @@ export function createPool(config: PoolConfig): pg.Pool {
   });
 }
 
+/** A client checked out of a pool, kept alive when its connection dies (see checkout). */
+export interface CheckedOutClient {
+  readonly client: pg.PoolClient;
+  /** Gives the client back; a client whose connection failed (or `destroy`) is discarded, not reused. */
+  release(destroy?: Error | boolean): void;
+}
+
+/**
+ * `pool.connect()` for code that holds a client across several queries (a transaction). pg emits
+ * 'error' on a checked-out client when its connection ends (a Postgres restart, failover,
+ * pg_terminate_backend, a network drop), and the pool listens only while the client is idle: with
+ * no listener that event kills the process, instead of the query in flight failing and the caller
+ * retrying. Here the listener records the failure (the query still rejects) and `release`
+ * discards such a client.
+ */
+export async function checkout(pool: pg.Pool): Promise<CheckedOutClient> {
+  const client = await pool.connect();
+  let failed: Error | undefined;
+  const onError = (error: Error) => {
+    failed ??= error;
+  };
+  client.on("error", onError);
+  return {
+    client,
+    release(destroy) {
+      client.off("error", onError);
+      const discard = failed ?? (destroy === true ? new Error("discarded") : destroy || undefined);
+      client.release(discard);
+    },
+  };
+}
+
 export interface MigrationConfig {
   url: string;
   /** Folder of `NNNN_name.sql` files with `-- Up Migration` / `-- Down Migration` sections. */

@@ -1,4 +1,4 @@
-import type { Logger } from "@sbs/shared";
+import { checkout, type Logger } from "@sbs/shared";
 import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { DeadLetterInput } from "./consumer/dead-letter-publisher.ts";
@@ -244,7 +244,7 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
   }
 
   // 3. Bulk-load facts, rows and offsets in one transaction: all or nothing.
-  const client = await deps.pool.connect();
+  const { client, release } = await checkout(deps.pool);
   let broken: Error | undefined;
   let facts = 0;
   try {
@@ -272,7 +272,7 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
     broken = error as Error;
     throw error;
   } finally {
-    client.release(broken);
+    release(broken);
   }
   return { status: "written", facts, customers: rows.length };
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "@sbs/shared";
+import { checkout, type Logger } from "@sbs/shared";
 import type { KafkaConfig } from "kafkajs";
 import type { ProjectorConfig } from "./config.ts";
 import { createTopicConsumer } from "./consumer/topic-consumer.ts";
@@ -74,7 +74,7 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
       const from = (await nextOffsets(runtime.pool, generation, topic)).get(m.partition) ?? 0n;
       if (low <= from) continue;
       const at = { generation, topic, partition: m.partition };
-      const client = await runtime.pool.connect();
+      const { client, release } = await checkout(runtime.pool);
       try {
         await client.query("BEGIN");
         await recordGap(client, at, from, low - 1n, "rebuild: deleted from the log before this generation");
@@ -84,7 +84,7 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
         await client.query("ROLLBACK").catch(() => {});
         throw error;
       } finally {
-        client.release();
+        release();
       }
       err.write(
         `rebuild: ${topic}[${m.partition}] starts at offset ${low}: offsets ${from}..${low - 1n} were deleted from the log (recorded in offset_gap)\n`,
@@ -197,7 +197,7 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
 
     let switched = false;
     if (opts.switch) {
-      const client = await runtime.pool.connect();
+      const { client, release } = await checkout(runtime.pool);
       try {
         await switchGeneration(client, generation, async (db) => {
           const stored = await nextOffsets(db, generation, topic);
@@ -207,7 +207,7 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
         });
         switched = true;
       } finally {
-        client.release();
+        release();
       }
       err.write(`rebuild: generation ${generation} is live; generation ${previous ?? "none"} kept for rollback\n`);
     }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createKafka, createLogger, createPool } from "@sbs/shared";
+import { checkout, createKafka, createLogger, createPool } from "@sbs/shared";
 import { loadProjectorConfig } from "../config.ts";
 import { clearHalt, halts, recordGap } from "../store/partition-state.ts";
 import { livePointer } from "../store/positions.ts";
@@ -66,7 +66,7 @@ export const acceptGapCommand: Command = {
         deps.err.write(`${topic} has no partition ${partition}\n`);
         return 1;
       }
-      const client = await pool.connect();
+      const { client, release } = await checkout(pool);
       let from: bigint;
       try {
         await client.query("BEGIN");
@@ -91,7 +91,7 @@ export const acceptGapCommand: Command = {
         await client.query("ROLLBACK").catch(() => {});
         throw error;
       } finally {
-        client.release();
+        release();
       }
       deps.out.write(
         `${topic}[${partition}]: offsets ${from}..${BigInt(low) - 1n} accepted as a gap (offset_gap); generation ${generation} continues at ${low}\n`,

@@ -1,4 +1,4 @@
-import { backoffDelay, createLogThrottle, type Logger } from "@sbs/shared";
+import { backoffDelay, checkout, createLogThrottle, type Logger } from "@sbs/shared";
 import type { IHeaders } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
 import type { DecodedEvent, ReadModelOptions } from "../domain/index.ts";
@@ -175,7 +175,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       .map((i) => poison.get(i.record.offset) as DeadLetterInput);
     await deps.deadLetters.publish(input.topic, input.partition, letters);
 
-    const client = await deps.pool.connect();
+    const { client, release } = await checkout(deps.pool);
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
@@ -269,7 +269,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       throw error;
     } finally {
       // A client that failed mid-transaction may have lost its connection: do not reuse it.
-      client.release(broken);
+      release(broken);
     }
   };
 
