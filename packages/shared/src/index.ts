@@ -19,6 +19,7 @@ export {
   type PoolClient,
   type PoolConfig,
 } from "./postgres.ts";
+export { REDACTED, redactDeep, redactString, serializeError } from "./redact.ts";
 export { backoffDelay, type RetryOptions, retry } from "./retry.ts";
 export { createSchemaRegistry, registerAvroSchema, SchemaRegistry } from "./schema-registry.ts";
 export { createShutdown, onSignals, type Shutdown } from "./shutdown.ts";
