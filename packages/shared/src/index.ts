@@ -22,4 +22,11 @@ export {
 export { REDACTED, redactDeep, redactString, serializeError } from "./redact.ts";
 export { backoffDelay, type RetryOptions, retry } from "./retry.ts";
 export { createSchemaRegistry, registerAvroSchema, SchemaRegistry } from "./schema-registry.ts";
-export { createShutdown, onSignals, type Shutdown } from "./shutdown.ts";
+export {
+  createShutdown,
+  EXIT_CLEAN,
+  EXIT_UNCLEAN,
+  onSignals,
+  type Shutdown,
+  type ShutdownOutcome,
+} from "./shutdown.ts";
