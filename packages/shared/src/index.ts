@@ -2,9 +2,12 @@ export { ConfigError, env, loadConfig, stackEnvSchema } from "./config.ts";
 export { AppError, errorMessage, isRetriable } from "./errors.ts";
 export {
   createKafka,
+  type EnsureTopicsOptions,
   ensureTopics,
   type KafkaClientConfig,
+  MIN_DURABLE_REPLICATION,
   partitionCount,
+  singleNodeFromEnv,
   type TopicOutcome,
   type TopicSpec,
 } from "./kafka.ts";
