@@ -1,6 +1,12 @@
 export { ConfigError, env, loadConfig, stackEnvSchema } from "./config.ts";
 export { AppError, errorMessage, isRetriable } from "./errors.ts";
 export {
+  createInternalServer,
+  type InternalServer,
+  type InternalServerOptions,
+  registerDefaultMetrics,
+} from "./internal-server.ts";
+export {
   createKafka,
   type EnsureTopicsOptions,
   ensureTopics,
