@@ -2,6 +2,7 @@ export { ConfigError, env, loadConfig, stackEnvSchema } from "./config.ts";
 export { AppError, errorMessage, isRetriable } from "./errors.ts";
 export {
   createInternalServer,
+  createMetricsRegistry,
   type InternalServer,
   type InternalServerOptions,
   registerDefaultMetrics,

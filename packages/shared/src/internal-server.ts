@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { collectDefaultMetrics, type Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 
 /**
  * Adds prom-client's standard `process_*` and `nodejs_*` metrics (CPU, RSS, heap, event-loop lag,
@@ -11,6 +11,13 @@ export function registerDefaultMetrics(registry: Registry): void {
   if (withDefaults.has(registry)) return;
   withDefaults.add(registry);
   collectDefaultMetrics({ register: registry });
+}
+
+/** A fresh registry with the defaults, for a service that has no metrics of its own yet. */
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  registerDefaultMetrics(registry);
+  return registry;
 }
 
 export interface InternalServerOptions {
