@@ -132,6 +132,8 @@ export function envLines(endpoints: StackEndpoints): string[] {
     `KAFKA_BROKERS=${endpoints.kafkaBrokers.join(",")}`,
     `SCHEMA_REGISTRY_URL=${endpoints.schemaRegistryUrl}`,
     `DATABASE_URL=${endpoints.databaseUrl}`,
+    // One broker: topics can only have one replica. Production leaves this unset (RF 3 enforced).
+    "KAFKA_SINGLE_NODE=true",
   ];
 }
 

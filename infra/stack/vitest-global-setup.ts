@@ -12,6 +12,9 @@ declare module "vitest" {
 /** Integration tests run against whatever `stack:up` would use; the banner says what that was. */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const say = (line: string) => console.log(`[stack] ${line}`);
+  // Tests create topics with one replica on a one-broker stack; ensureTopics refuses that unless
+  // told it is a single-node stack. Set before the test workers start, so they inherit it.
+  process.env["KAFKA_SINGLE_NODE"] ??= "true";
   const { endpoints, teardown } = await ensureTestStack(process.env, say);
   const v = endpoints.versions;
   say(

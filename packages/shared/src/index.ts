@@ -1,10 +1,20 @@
 export { ConfigError, env, loadConfig, stackEnvSchema } from "./config.ts";
 export { AppError, errorMessage, isRetriable } from "./errors.ts";
 export {
+  createInternalServer,
+  createMetricsRegistry,
+  type InternalServer,
+  type InternalServerOptions,
+  registerDefaultMetrics,
+} from "./internal-server.ts";
+export {
   createKafka,
+  type EnsureTopicsOptions,
   ensureTopics,
   type KafkaClientConfig,
+  MIN_DURABLE_REPLICATION,
   partitionCount,
+  singleNodeFromEnv,
   type TopicOutcome,
   type TopicSpec,
 } from "./kafka.ts";
@@ -21,6 +31,14 @@ export {
   type PoolClient,
   type PoolConfig,
 } from "./postgres.ts";
+export { REDACTED, redactDeep, redactString, serializeError } from "./redact.ts";
 export { backoffDelay, type RetryOptions, retry } from "./retry.ts";
 export { createSchemaRegistry, registerAvroSchema, SchemaRegistry } from "./schema-registry.ts";
-export { createShutdown, onSignals, type Shutdown } from "./shutdown.ts";
+export {
+  createShutdown,
+  EXIT_CLEAN,
+  EXIT_UNCLEAN,
+  onSignals,
+  type Shutdown,
+  type ShutdownOutcome,
+} from "./shutdown.ts";

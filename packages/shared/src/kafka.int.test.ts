@@ -77,3 +77,47 @@ describe("topic provisioning on a real broker", () => {
     expect(meta.topics[0]?.partitions).toHaveLength(2);
   });
 });
+
+describe("durable acknowledgements", () => {
+  it("sets min.insync.replicas = min(2, RF) and disables unclean leader election, and puts them back on drift", async () => {
+    const spec: TopicSpec = {
+      topic: uniqueName("it-isr"),
+      numPartitions: 1,
+      replicationFactor: 1,
+      infiniteRetention: true,
+    };
+    await ensureTopics(admin, [spec], logger, { singleNode: true });
+    expect(await topicConfig(spec.topic, "min.insync.replicas")).toBe("1");
+    expect(await topicConfig(spec.topic, "unclean.leader.election.enable")).toBe("false");
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: 2,
+          name: spec.topic,
+          configEntries: [
+            { name: "retention.ms", value: "-1" },
+            { name: "retention.bytes", value: "-1" },
+            { name: "unclean.leader.election.enable", value: "true" },
+          ],
+        },
+      ],
+    });
+    expect(await ensureTopics(admin, [spec], logger, { singleNode: true })).toEqual({ [spec.topic]: "updated" });
+    expect(await topicConfig(spec.topic, "unclean.leader.election.enable")).toBe("false");
+    expect(await topicConfig(spec.topic, "min.insync.replicas")).toBe("1");
+  });
+
+  it("refuses a replication factor below 3 without the single-node setting, naming the fix", async () => {
+    const topic = uniqueName("it-isr");
+    const attempt = ensureTopics(
+      admin,
+      [{ topic, numPartitions: 1, replicationFactor: 1, infiniteRetention: true }],
+      logger,
+      { singleNode: false },
+    );
+    await expect(attempt).rejects.toMatchObject({ code: "kafka_replication_too_low" });
+    await expect(attempt).rejects.toThrow(/KAFKA_SINGLE_NODE=true/);
+    expect(await admin.listTopics()).not.toContain(topic);
+  });
+});

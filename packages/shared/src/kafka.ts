@@ -68,11 +68,47 @@ function alreadyExists(error: unknown): boolean {
   );
 }
 
-function desiredConfigs(spec: TopicSpec): Record<string, string> {
+/**
+ * What every topic is held to. With acks=-1 the leader waits for the in-sync replicas, but
+ * "in sync" may shrink to the leader alone unless min.insync.replicas says otherwise: 2 (of 3)
+ * means an acknowledged record is on two disks before the producer hears "ok". Unclean leader
+ * election would let an out-of-sync replica become leader and silently drop acknowledged records.
+ * `replicationFactor` is the topic's actual one for an existing topic (a min.insync.replicas above
+ * it would refuse every write).
+ */
+function desiredConfigs(spec: TopicSpec, replicationFactor = spec.replicationFactor): Record<string, string> {
   return {
     ...(spec.infiniteRetention ? { "retention.ms": "-1", "retention.bytes": "-1" } : {}),
+    "min.insync.replicas": String(Math.max(1, Math.min(2, replicationFactor))),
+    "unclean.leader.election.enable": "false",
     ...spec.configs,
   };
+}
+
+/** Below this, one broker's disk is all that stands between an acknowledged event and its loss. */
+export const MIN_DURABLE_REPLICATION = 3;
+
+/**
+ * `KAFKA_SINGLE_NODE=true` is the explicit "this is a one-broker development or test stack"
+ * setting that lets topics be created with a replication factor below 3. The local stack's env
+ * file and the test setup set it; production leaves it unset.
+ */
+export function singleNodeFromEnv(environment: Record<string, string | undefined> = process.env): boolean {
+  return ["true", "1", "yes"].includes((environment["KAFKA_SINGLE_NODE"] ?? "").trim().toLowerCase());
+}
+
+export interface EnsureTopicsOptions {
+  /** Allows a replication factor below 3; defaults to `KAFKA_SINGLE_NODE` from the environment. */
+  singleNode?: boolean;
+}
+
+function refuseUnderReplicated(specs: TopicSpec[], singleNode: boolean): void {
+  const low = specs.filter((s) => s.replicationFactor < MIN_DURABLE_REPLICATION);
+  if (low.length === 0 || singleNode) return;
+  throw new AppError(
+    "kafka_replication_too_low",
+    `topics ${low.map((s) => `${s.topic} (replication factor ${s.replicationFactor})`).join(", ")}: a replication factor below ${MIN_DURABLE_REPLICATION} means an acknowledged event lives on one or two disks only. Set KAFKA_REPLICATION_FACTOR=3 on a real cluster, or KAFKA_SINGLE_NODE=true on a one-broker development/test stack.`,
+  );
 }
 
 /**
@@ -84,7 +120,9 @@ export async function ensureTopics(
   admin: Admin,
   specs: TopicSpec[],
   logger: Logger,
+  opts: EnsureTopicsOptions = {},
 ): Promise<Record<string, TopicOutcome>> {
+  refuseUnderReplicated(specs, opts.singleNode ?? singleNodeFromEnv());
   const outcomes: Record<string, TopicOutcome> = {};
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
@@ -127,7 +165,18 @@ export async function ensureTopics(
     resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.topic })),
   });
   for (const spec of present) {
-    const partitions = metadata.topics.find((t) => t.name === spec.topic)?.partitions.length ?? 0;
+    const partitionList = metadata.topics.find((t) => t.name === spec.topic)?.partitions ?? [];
+    const partitions = partitionList.length;
+    const actualReplication = partitionList[0]?.replicas.length ?? spec.replicationFactor;
+    if (actualReplication !== spec.replicationFactor) {
+      logger.warn(
+        { topic: spec.topic, replicationFactor: actualReplication, wanted: spec.replicationFactor },
+        "topic exists with a different replication factor; min.insync.replicas follows the actual one",
+      );
+    }
+    if (actualReplication < MIN_DURABLE_REPLICATION && !(opts.singleNode ?? singleNodeFromEnv())) {
+      refuseUnderReplicated([{ ...spec, replicationFactor: actualReplication }], false);
+    }
     if (partitions !== spec.numPartitions) {
       logger.warn(
         { topic: spec.topic, partitions, wanted: spec.numPartitions },
@@ -136,7 +185,8 @@ export async function ensureTopics(
     }
     const entries = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
     const current = new Map(entries.map((e) => [e.configName, e.configValue] as const));
-    const drift = Object.entries(desiredConfigs(spec)).filter(([name, value]) => current.get(name) !== value);
+    const desired = desiredConfigs(spec, actualReplication);
+    const drift = Object.entries(desired).filter(([name, value]) => current.get(name) !== value);
     if (drift.length === 0) {
       outcomes[spec.topic] = "exists";
       continue;
@@ -151,7 +201,7 @@ export async function ensureTopics(
         {
           type: TOPIC_RESOURCE,
           name: spec.topic,
-          configEntries: Object.entries({ ...overrides, ...desiredConfigs(spec) }).map(([name, value]) => ({
+          configEntries: Object.entries({ ...overrides, ...desired }).map(([name, value]) => ({
             name,
             value,
           })),

@@ -8,6 +8,7 @@ import { createLogger } from "@sbs/shared";
 import type { EventLog } from "../src/adapters/event-log.ts";
 import { connectEventLog } from "../src/app.ts";
 import { runClustered } from "../src/cluster.ts";
+import { loadHttpLimits } from "../src/config.ts";
 import { createHttpServer, WEBHOOK_PATH } from "../src/http/server.ts";
 import { handleWebhook } from "../src/http/webhook.ts";
 import { createIngestMetrics } from "../src/metrics.ts";
@@ -60,15 +61,15 @@ async function serve() {
     metrics: createIngestMetrics(() => log.inFlight),
     logger,
     now: Date.now,
-    maxBodyBytes: 1024 * 1024,
-    ready: async () => true,
+    // The service's defaults (slow-body defence, body budget, connection cap), or what env says.
+    limits: loadHttpLimits(env),
     draining: () => false,
   };
 
   // Fastify, for the framework comparison only: same handler, raw-body parser, same responses.
   async function fastifyServer() {
     const { default: Fastify } = await import("fastify");
-    const app = Fastify({ bodyLimit: deps.maxBodyBytes });
+    const app = Fastify({ bodyLimit: deps.limits.maxBodyBytes });
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
     app.post(WEBHOOK_PATH, async (req, reply) => {
       const res = await handleWebhook(req.headers["stripe-signature"], req.body as Buffer, deps);

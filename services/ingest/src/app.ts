@@ -1,8 +1,15 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { createKafka, createSchemaRegistry, ensureTopics, type Logger } from "@sbs/shared";
+import {
+  createInternalServer,
+  createKafka,
+  createSchemaRegistry,
+  ensureTopics,
+  type Logger,
+  registerDefaultMetrics,
+} from "@sbs/shared";
 import { type Admin, type KafkaConfig, Partitioners } from "kafkajs";
-import type { Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { createEventLog, ENVELOPE_SUBJECT, type EventLog } from "./adapters/event-log.ts";
 import type { IngestConfig } from "./config.ts";
 import { createHttpServer } from "./http/server.ts";
@@ -11,8 +18,11 @@ import { createIngestMetrics, type IngestMetrics } from "./metrics.ts";
 export interface Ingest {
   eventLog: EventLog;
   metrics: IngestMetrics;
-  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
-  listen(): Promise<AddressInfo>;
+  /**
+   * Starts listening: the webhook port, and (unless a cluster worker, whose primary serves the
+   * sum) the internal port of /metrics, /healthz, /readyz. Port 0 picks a free one.
+   */
+  listen(): Promise<{ webhook: AddressInfo; internal?: AddressInfo }>;
   /** Refuses new requests (503), finishes in-flight sends, disconnects. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -24,13 +34,18 @@ export interface IngestOptions {
   kafkaOverrides?: Partial<KafkaConfig>;
   /** Where metrics are registered; a cluster worker passes prom-client's global registry. */
   metricsRegistry?: Registry;
+  /** False in a cluster worker: the primary serves the internal port for all workers. */
+  internalServer?: boolean;
 }
 
 export interface KafkaEventLogConfig {
   kafka: Pick<
     IngestConfig["kafka"],
     "brokers" | "partitions" | "replicationFactor" | "produceTimeoutMs" | "maxInFlight" | "maxBatch"
-  >;
+  > &
+    // Optional for callers that predate them: ensureTopics then reads KAFKA_SINGLE_NODE itself,
+    // and in-flight bytes are unbounded (the CLI appends one page at a time anyway).
+    Partial<Pick<IngestConfig["kafka"], "singleNode" | "maxInFlightBytes">>;
   topics: IngestConfig["topics"];
   schemaRegistryUrl: string;
 }
@@ -65,6 +80,7 @@ export async function connectEventLog(
       infiniteRetention: true,
     })),
     logger,
+    config.kafka.singleNode === undefined ? {} : { singleNode: config.kafka.singleNode },
   );
   // The Java client's partitioner (murmur2), so other producers of these topics agree on placement.
   const producer = kafka.producer({
@@ -79,6 +95,7 @@ export async function connectEventLog(
     logger,
     timeoutMs: config.kafka.produceTimeoutMs,
     maxInFlight: config.kafka.maxInFlight,
+    ...(config.kafka.maxInFlightBytes ? { maxInFlightBytes: config.kafka.maxInFlightBytes } : {}),
     maxBatch: config.kafka.maxBatch,
     ...(opts.onAcked ? { onAcked: (_record: unknown, ms: number) => opts.onAcked?.(ms) } : {}),
   });
@@ -104,7 +121,14 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     ...(opts.kafkaOverrides ? { kafkaOverrides: opts.kafkaOverrides } : {}),
     onAcked: (ms) => metrics?.produceLatency.observe(ms / 1000),
   });
-  metrics = createIngestMetrics(() => eventLog.inFlight, opts.metricsRegistry);
+  const registry = opts.metricsRegistry ?? new Registry();
+  registerDefaultMetrics(registry);
+  let bodyBytes = () => 0;
+  metrics = createIngestMetrics(
+    () => eventLog.inFlight,
+    registry,
+    () => bodyBytes(),
+  );
 
   let draining = false;
   const server = createHttpServer({
@@ -114,17 +138,26 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     metrics,
     logger: logger.child({ component: "http" }),
     now: opts.now ?? Date.now,
-    maxBodyBytes: config.http.maxBodyBytes,
-    ready: cachedProbe(async () => {
-      try {
-        await admin.describeCluster();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 1000),
+    limits: config.http.limits,
     draining: () => draining,
   });
+  bodyBytes = () => server.budget.used;
+  const ready = cachedProbe(async () => {
+    try {
+      await admin.describeCluster();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 1000);
+  const internal =
+    opts.internalServer === false
+      ? undefined
+      : createInternalServer({
+          metrics: () => registry.metrics(),
+          contentType: registry.contentType,
+          ready: async () => !draining && (await ready()),
+        });
 
   let stopping: Promise<void> | undefined;
   const stop = async () => {
@@ -137,6 +170,7 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     await eventLog.close();
     server.closeAllConnections();
     await closed;
+    await internal?.close();
   };
 
   return {
@@ -145,7 +179,9 @@ export async function createIngest(config: IngestConfig, opts: IngestOptions): P
     async listen() {
       server.listen(config.http.port, config.http.host);
       await once(server, "listening");
-      return server.address() as AddressInfo;
+      const webhook = server.address() as AddressInfo;
+      if (!internal) return { webhook };
+      return { webhook, internal: await internal.listen(config.internal.host, config.internal.port) };
     },
     stop() {
       stopping ??= stop();

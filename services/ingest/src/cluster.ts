@@ -1,6 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
-import { createServer } from "node:http";
-import type { Logger } from "@sbs/shared";
+import { createInternalServer, type Logger } from "@sbs/shared";
 import { AggregatorRegistry } from "prom-client";
 
 /**
@@ -22,23 +21,26 @@ export function runClustered(workers: number, logger: Logger, metrics?: { host: 
   let stopping = false;
   const log = logger.child({ component: "cluster" });
 
-  // Every worker answers /metrics for itself only; the primary sums them for one scrape target.
+  // Every worker answers /metrics for itself only; the primary sums them for one scrape target,
+  // on the internal port, with health (the primary runs) and readiness (a worker listens).
   const aggregator = new AggregatorRegistry();
-  const metricsServer = metrics
-    ? createServer((req, res) => {
-        if (req.url !== "/metrics") {
-          res.writeHead(404).end();
-          return;
-        }
-        aggregator.clusterMetrics().then(
-          (text) => res.writeHead(200, { "content-type": aggregator.contentType }).end(text),
-          (error: unknown) => {
+  const listening = new Set<number>();
+  cluster.on("listening", (worker) => listening.add(worker.id));
+  cluster.on("exit", (worker) => listening.delete(worker.id));
+  const internal = metrics
+    ? createInternalServer({
+        metrics: () =>
+          aggregator.clusterMetrics().catch((error: unknown) => {
             log.warn({ err: error }, "collecting worker metrics failed");
-            res.writeHead(503).end();
-          },
-        );
-      }).listen(metrics.port, metrics.host)
+            throw error;
+          }),
+        contentType: aggregator.contentType,
+        ready: () => !stopping && listening.size > 0,
+      })
     : undefined;
+  void internal?.listen(metrics?.host ?? "127.0.0.1", metrics?.port ?? 0).catch((error: unknown) => {
+    log.error({ err: error }, "internal metrics port could not be bound");
+  });
 
   const fork = () => {
     const worker = cluster.fork();
@@ -53,21 +55,28 @@ export function runClustered(workers: number, logger: Logger, metrics?: { host: 
   log.info({ workers }, "started workers");
 
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      // Handlers stay installed: a second signal must not kill the primary while workers drain.
+      log.warn({ signal }, "already stopping; waiting for workers to drain");
+      return;
+    }
     stopping = true;
     const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     log.info({ signal, workers: alive.length }, "stopping workers");
-    metricsServer?.close();
+    void internal?.close();
     let remaining = alive.length;
+    let unclean = false;
     if (remaining === 0) process.exit(0);
     for (const worker of alive) {
-      worker.once("exit", () => {
-        if (--remaining === 0) process.exit(0);
+      worker.once("exit", (code) => {
+        // A worker whose shutdown timed out exits 1; the primary reports it the same way.
+        if (code !== 0) unclean = true;
+        if (--remaining === 0) process.exit(unclean ? 1 : 0);
       });
       worker.process.kill(signal);
     }
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
   return true;
 }

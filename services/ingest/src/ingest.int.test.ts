@@ -17,7 +17,12 @@ afterAll(async () => {
   await Promise.all(running.map((i) => i.stop()));
 });
 
-function config(brokers: string[], topics: { test: string; live: string }, produceTimeoutMs = 5000) {
+function config(
+  brokers: string[],
+  topics: { test: string; live: string },
+  produceTimeoutMs = 5000,
+  extra: Record<string, string> = {},
+) {
   return loadIngestConfig({
     KAFKA_BROKERS: brokers.join(","),
     SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
@@ -27,15 +32,23 @@ function config(brokers: string[], topics: { test: string; live: string }, produ
     KAFKA_TOPIC_PARTITIONS: "3",
     HTTP_HOST: "127.0.0.1",
     HTTP_PORT: "0",
+    METRICS_PORT: "0",
+    // The one-broker test stack (set by the test setup): replication factor 1, allowed.
+    KAFKA_SINGLE_NODE: process.env["KAFKA_SINGLE_NODE"] ?? "false",
     PRODUCE_TIMEOUT_MS: String(produceTimeoutMs),
+    ...extra,
   });
 }
 
 async function start(cfg: ReturnType<typeof config>) {
   const ingest = await createIngest(cfg, { logger });
   running.push(ingest);
-  const { port } = await ingest.listen();
-  return { ingest, url: `http://127.0.0.1:${port}${WEBHOOK_PATH}` };
+  const { webhook, internal } = await ingest.listen();
+  return {
+    ingest,
+    url: `http://127.0.0.1:${webhook.port}${WEBHOOK_PATH}`,
+    internal: `http://127.0.0.1:${internal?.port}`,
+  };
 }
 
 /** A realistic mix: customers, their charges, unknown types; some in live mode. */
@@ -188,5 +201,57 @@ describe(`ingest → real Kafka ${stack.versions.kafka} with ${stack.versions.re
     );
     const storedIds = new Set(stored.map((s) => s.envelope.event_id));
     for (const id of acked) expect(storedIds.has(id), id).toBe(true);
+  });
+
+  it("serves metrics (with process_*/nodejs_* defaults) and health on the internal port, none on the webhook port", async () => {
+    const topics = { test: uniqueName("it-ingest-ports"), live: uniqueName("it-ingest-ports-live") };
+    const { url, internal } = await start(config(stack.kafkaBrokers, topics));
+    const publicBase = url.slice(0, -WEBHOOK_PATH.length);
+    for (const path of ["/metrics", "/healthz", "/readyz"]) {
+      expect((await fetch(`${publicBase}${path}`)).status, path).toBe(404);
+    }
+    expect((await fetch(`${internal}/healthz`)).status).toBe(200);
+    expect((await fetch(`${internal}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${internal}/metrics`)).text();
+    for (const name of [
+      "ingest_webhooks_received_total",
+      "ingest_webhook_body_bytes_held",
+      "process_resident_memory_bytes",
+      "nodejs_eventloop_lag_seconds",
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it("refuses appends beyond MAX_IN_FLIGHT_BYTES with 503 overloaded; every 200 is stored", async () => {
+    const topics = { test: uniqueName("it-ingest-bytes"), live: uniqueName("it-ingest-bytes-live") };
+    // One record in flight at a time (a record alone always fits, so nothing is refused forever).
+    const { url } = await start(config(stack.kafkaBrokers, topics, 5000, { MAX_IN_FLIGHT_BYTES: "1" }));
+    const batch = events(40, "m").filter((e) => !e.live);
+    const results = await Promise.all(batch.map((e) => deliver(url, e.body)));
+    const statuses = results.map((r) => r.status);
+    expect(statuses).toContain(503);
+    expect(statuses).toContain(200);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    const acked = batch.filter((_, i) => statuses[i] === 200).map((e) => e.id);
+    const stored = await readTopics(stack.kafkaBrokers, [topics.test], (seen) =>
+      acked.every((id) => seen.some((x) => x.envelope.event_id === id)),
+    );
+    expect(stored.map((x) => x.envelope.event_id).sort()).toEqual([...acked].sort());
+  });
+
+  it("provisions its topics so that acks=-1 means min.insync.replicas acknowledged it", async () => {
+    const topics = { test: uniqueName("it-ingest-isr"), live: uniqueName("it-ingest-isr-live") };
+    await start(config(stack.kafkaBrokers, topics));
+    const admin = createKafka({ brokers: stack.kafkaBrokers, clientId: "it-isr", logger }).admin();
+    await admin.connect();
+    try {
+      const res = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topics.test }] });
+      const value = (name: string) => res.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+      expect(value("min.insync.replicas")).toBe("1"); // min(2, RF 1) on the one-broker test stack
+      expect(value("unclean.leader.election.enable")).toBe("false");
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import cluster from "node:cluster";
+import type { AddressInfo } from "node:net";
 import { ConfigError, createLogger, createShutdown, onSignals } from "@sbs/shared";
 import { register } from "prom-client";
 import { createIngest } from "./app.ts";
@@ -6,28 +7,35 @@ import { runClustered } from "./cluster.ts";
 import { loadIngestConfig } from "./config.ts";
 import { WEBHOOK_PATH } from "./http/server.ts";
 
+const url = (a: AddressInfo) => `http://${a.address === "0.0.0.0" ? "127.0.0.1" : a.address}:${a.port}`;
+
 async function main() {
   const config = loadIngestConfig(process.env);
   const logger = createLogger({ service: "ingest", level: config.logLevel });
-  const { workers, metricsPort } = config.cluster;
-  if (runClustered(workers, logger, { host: config.http.host, port: metricsPort })) {
-    logger.info({ workers, metrics: `http://${config.http.host}:${metricsPort}/metrics` }, "ingest primary started");
+  const { workers } = config.cluster;
+  if (runClustered(workers, logger, config.internal)) {
+    logger.info(
+      { workers, metrics: `http://${config.internal.host}:${config.internal.port}/metrics` },
+      "ingest primary started",
+    );
     return;
   }
   const ingest = await createIngest(config, {
     logger: cluster.isWorker ? logger.child({ worker: cluster.worker?.id }) : logger,
-    ...(cluster.isWorker ? { metricsRegistry: register } : {}),
+    ...(cluster.isWorker ? { metricsRegistry: register, internalServer: false } : {}),
   });
   const shutdown = createShutdown(logger, { timeoutMs: config.shutdownTimeoutMs });
   shutdown.add("ingest", () => ingest.stop());
-  onSignals(shutdown);
-  const address = await ingest.listen();
-  const base = `http://${address.address === "0.0.0.0" ? "127.0.0.1" : address.address}:${address.port}`;
+  onSignals(shutdown, logger);
+  const { webhook, internal } = await ingest.listen();
   logger.info(
     {
-      webhook: `${base}${WEBHOOK_PATH}`,
-      metrics: `${base}/metrics`,
-      secrets: config.signature.secrets.map((s) => s.name),
+      webhook: `${url(webhook)}${WEBHOOK_PATH}`,
+      ...(internal
+        ? { metrics: `${url(internal)}/metrics`, health: `${url(internal)}/healthz`, ready: `${url(internal)}/readyz` }
+        : {}),
+      // Names only; "secret" in a key would be redacted by the logger.
+      verifiers: config.signature.secrets.map((s) => s.name),
     },
     "ingest listening",
   );

@@ -5,7 +5,11 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
  * own registry; a cluster worker passes prom-client's global registry, which the primary
  * aggregates across workers.
  */
-export function createIngestMetrics(inFlight: () => number, registry: Registry = new Registry()) {
+export function createIngestMetrics(
+  inFlight: () => number,
+  registry: Registry = new Registry(),
+  bodyBytes: () => number = () => 0,
+) {
   return {
     registry,
     received: new Counter({
@@ -37,6 +41,14 @@ export function createIngestMetrics(inFlight: () => number, registry: Registry =
       registers: [registry],
       collect() {
         this.set(inFlight());
+      },
+    }),
+    bodyBytes: new Gauge({
+      name: "ingest_webhook_body_bytes_held",
+      help: "Webhook body bytes held in memory (buffering or waiting for the broker), against WEBHOOK_BODY_BUDGET_BYTES",
+      registers: [registry],
+      collect() {
+        this.set(bodyBytes());
       },
     }),
   };

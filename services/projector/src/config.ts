@@ -56,7 +56,8 @@ const schema = stackEnvSchema
     RETRY_BASE_MS: env.positiveInt(200),
     RETRY_MAX_MS: env.positiveInt(30_000),
     MRR_RULES: z.enum(["stripe", "chartmogul", "paddle", "profitwell"]).default("stripe"),
-    HTTP_HOST: z.string().default("0.0.0.0"),
+    // Loopback unless told otherwise (metrics are internal); production sets the private address.
+    HTTP_HOST: z.string().default("127.0.0.1"),
     HTTP_PORT: env.port(9465),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(20_000),
   })

@@ -1,9 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { registerDefaultMetrics } from "@sbs/shared";
 import type { Registry } from "prom-client";
 
 /** `/metrics` (Prometheus) and `/healthz` (200 while the consumer runs, 503 otherwise). */
 export function createHttpServer(registry: Registry, health: () => { ok: boolean; detail: Record<string, unknown> }) {
+  // process_* and nodejs_* (CPU, RSS, heap, event-loop lag, GC), as every service serves them.
+  registerDefaultMetrics(registry);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {

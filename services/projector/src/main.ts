@@ -8,7 +8,7 @@ async function main() {
   const projector = createProjector(config, { logger });
   const shutdown = createShutdown(logger, { timeoutMs: config.shutdownTimeoutMs });
   shutdown.add("projector", () => projector.stop());
-  onSignals(shutdown);
+  onSignals(shutdown, logger);
   await projector.start();
   const address = await projector.listen();
   logger.info({ metrics: `http://${address.address}:${address.port}/metrics` }, "projector listening");

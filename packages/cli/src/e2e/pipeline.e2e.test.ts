@@ -46,7 +46,7 @@ function spawnService(name: ServiceName, env: Record<string, string | undefined>
 beforeAll(async () => {
   schema = await isolatedSchema(stack.databaseUrl);
   fake = await startFakeBrevo({});
-  const [ingestPort, projectorPort] = [await freePort(), await freePort()];
+  const [ingestPort, ingestMetricsPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
   const common = {
     ...process.env,
     KAFKA_BROKERS: stack.kafkaBrokers.join(","),
@@ -59,13 +59,14 @@ beforeAll(async () => {
   spawnService("ingest", {
     ...common,
     HTTP_PORT: String(ingestPort),
+    METRICS_PORT: String(ingestMetricsPort),
     STRIPE_WEBHOOK_SECRETS: `e2e=${SECRET}`,
     KAFKA_TOPIC_TEST: topic,
     KAFKA_TOPIC_LIVE: `${topic}.live`,
     KAFKA_TOPIC_PARTITIONS: "3",
   });
   webhookUrl = `http://127.0.0.1:${ingestPort}/webhooks/stripe`;
-  expect(await waitForOk(`http://127.0.0.1:${ingestPort}/readyz`, 60_000)).toBe(true);
+  expect(await waitForOk(`http://127.0.0.1:${ingestMetricsPort}/readyz`, 60_000)).toBe(true);
 
   projectorEnv = {
     ...common,
@@ -76,6 +77,7 @@ beforeAll(async () => {
   spawnService("projector", projectorEnv);
   spawnService("brevo-sink", {
     ...common,
+    METRICS_PORT: "0",
     BREVO_API_KEY: fake.apiKey,
     BREVO_BASE_URL: fake.url,
     SINK_CONFIG_FILE: join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml"),

@@ -17,6 +17,9 @@ import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, wait
  */
 
 const INGEST_PORT = 8080;
+/** Ingest's internal port: /metrics, /healthz, /readyz (the webhook port serves the webhook only). */
+const INGEST_METRICS_PORT = 9464;
+const SINK_METRICS_PORT = 9466;
 const PROJECTOR_PORT = 9465;
 
 export interface PipelineInfo {
@@ -63,11 +66,18 @@ export async function runPipeline(
     SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
     DATABASE_URL: endpoints.databaseUrl,
     LOG_LEVEL: env["LOG_LEVEL"] ?? "info",
+    // The local stack has one broker: topics get one replica, which ensureTopics refuses otherwise.
+    KAFKA_SINGLE_NODE: env["KAFKA_SINGLE_NODE"] ?? "true",
   };
   const services: { name: ServiceName; env: Record<string, string | undefined> }[] = [
     {
       name: "ingest",
-      env: { ...common, HTTP_PORT: String(INGEST_PORT), STRIPE_WEBHOOK_SECRETS: secrets },
+      env: {
+        ...common,
+        HTTP_PORT: String(INGEST_PORT),
+        METRICS_PORT: String(INGEST_METRICS_PORT),
+        STRIPE_WEBHOOK_SECRETS: secrets,
+      },
     },
     {
       name: "projector",
@@ -80,6 +90,7 @@ export async function runPipeline(
         BREVO_API_KEY: brevo.apiKey,
         BREVO_BASE_URL: brevo.url,
         SINK_CONFIG_FILE: sinkConfig,
+        METRICS_PORT: String(SINK_METRICS_PORT),
         // Locally, show changes within seconds; in production the default interval is gentler.
         SINK_INTERVAL_MS: env["SINK_INTERVAL_MS"] ?? "2000",
       },
@@ -112,7 +123,7 @@ export async function runPipeline(
   process.once("SIGTERM", () => void stopAll(0));
 
   const webhookUrl = `http://127.0.0.1:${INGEST_PORT}/webhooks/stripe`;
-  const ready = await waitForOk(`http://127.0.0.1:${INGEST_PORT}/readyz`, 60_000);
+  const ready = await waitForOk(`http://127.0.0.1:${INGEST_METRICS_PORT}/readyz`, 60_000);
   if (!ready) {
     say(`ingest did not become ready; see ${join(dir, "logs", "ingest.log")}`);
     await stopAll(1);
@@ -132,8 +143,11 @@ export async function runPipeline(
   say(
     `  Stripe webhooks   POST ${webhookUrl}   (signing secret in ${join(dir, "webhook-secret")} unless STRIPE_WEBHOOK_SECRETS is set)`,
   );
-  say(`  ingest metrics    http://127.0.0.1:${INGEST_PORT}/metrics`);
+  say(
+    `  ingest metrics    http://127.0.0.1:${INGEST_METRICS_PORT}/metrics   (internal port; every service binds 127.0.0.1)`,
+  );
   say(`  projector metrics http://127.0.0.1:${PROJECTOR_PORT}/metrics`);
+  say(`  brevo-sink metrics http://127.0.0.1:${SINK_METRICS_PORT}/metrics`);
   say(`  projections       ${endpoints.databaseUrl}  (view customer_metrics)`);
   say(
     fake

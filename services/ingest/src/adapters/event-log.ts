@@ -25,6 +25,11 @@ export interface EventLogOptions {
   timeoutMs: number;
   /** Appends beyond this are refused at once, so memory stays bounded when the broker is slow. */
   maxInFlight: number;
+  /**
+   * The same bound in bytes of encoded records (events range from 1 KB to 1 MiB, so a count alone
+   * bounds nothing). Unlimited when not given.
+   */
+  maxInFlightBytes?: number;
   /** Upper bound of records per produce request. */
   maxBatch: number;
   onAcked?: (record: AppendRecord, latencyMs: number) => void;
@@ -49,6 +54,8 @@ export async function createEventLog(opts: EventLogOptions): Promise<EventLog> {
   const log = opts.logger.child({ component: "event-log" });
   let queue: Pending[] = [];
   let inFlight = 0;
+  let inFlightBytes = 0;
+  const maxInFlightBytes = opts.maxInFlightBytes ?? Number.POSITIVE_INFINITY;
   let scheduled = false;
   let closed = false;
   const sending = new Set<Promise<void>>();
@@ -112,6 +119,14 @@ export async function createEventLog(opts: EventLogOptions): Promise<EventLog> {
         inFlight--;
         throw new AppError("encode_failed", "the envelope could not be encoded", { retriable: false, cause });
       }
+      if (inFlightBytes + value.length > maxInFlightBytes && inFlightBytes > 0) {
+        inFlight--;
+        throw new AppError("overloaded", `more than ${maxInFlightBytes} bytes of appends in flight`, {
+          retriable: true,
+        });
+      }
+      const bytes = value.length;
+      inFlightBytes += bytes;
       const message: Message = {
         key: record.key,
         value,
@@ -134,6 +149,7 @@ export async function createEventLog(opts: EventLogOptions): Promise<EventLog> {
           started: performance.now(),
           settle: (error) => {
             inFlight--;
+            inFlightBytes -= bytes;
             clearTimeout(timer);
             if (answered) return;
             answered = true;

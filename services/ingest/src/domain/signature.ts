@@ -117,6 +117,36 @@ export function computeSignature(rawBody: Uint8Array, timestamp: number, secret:
 }
 
 /**
+ * Everything that can be decided without the body: header present once, well formed, with a
+ * timestamp inside the window. The HTTP layer calls it before reading a single body byte, so a
+ * request that cannot verify costs no buffering.
+ */
+export function checkSignatureHeader(
+  header: string | readonly string[] | undefined,
+  config: SignatureConfig,
+  deps: Pick<SignatureDeps, "now">,
+):
+  | { readonly ok: true; readonly header: ParsedSignatureHeader }
+  | { readonly ok: false; readonly reason: Exclude<SignatureFailureReason, "signature_mismatch"> } {
+  // Several values mean the header was sent several times: ambiguous, refused.
+  if (typeof header !== "string" && header !== undefined && header.length > 1) {
+    return { ok: false, reason: "malformed_header" };
+  }
+  const value = typeof header === "string" ? header : header?.[0];
+  if (value === undefined || value.trim() === "") return { ok: false, reason: "missing_header" };
+
+  const parsed = parseSignatureHeader(value);
+  if (!parsed.ok) return parsed;
+
+  // Same rounding as stripe-node (whole seconds), on both sides of the window. Written as
+  // negated `<=` so an unvalidated NaN tolerance or clock fails closed instead of skipping the check.
+  const age = Math.floor(deps.now() / 1000) - parsed.header.timestamp;
+  if (!(age <= config.toleranceSeconds)) return { ok: false, reason: "timestamp_too_old" };
+  if (!(-age <= config.toleranceSeconds)) return { ok: false, reason: "timestamp_in_future" };
+  return parsed;
+}
+
+/**
  * Order: header shape, then the timestamp window (cheap, so replays of old deliveries cost no
  * HMAC over a large body), then the HMAC against every secret × every v1. There is no early
  * exit inside the comparison loop, so timing does not depend on which v1 or secret matched.
@@ -127,22 +157,9 @@ export function verifyStripeSignature(
   config: SignatureConfig,
   deps: SignatureDeps,
 ): SignatureResult {
-  // Several values mean the header was sent several times: ambiguous, refused.
-  if (typeof header !== "string" && header !== undefined && header.length > 1) {
-    return { ok: false, reason: "malformed_header" };
-  }
-  const value = typeof header === "string" ? header : header?.[0];
-  if (value === undefined || value.trim() === "") return { ok: false, reason: "missing_header" };
-
-  const parsed = parseSignatureHeader(value);
-  if (!parsed.ok) return parsed;
-  const { timestamp, v1 } = parsed.header;
-
-  // Same rounding as stripe-node (whole seconds), on both sides of the window. Written as
-  // negated `<=` so an unvalidated NaN tolerance or clock fails closed instead of skipping the check.
-  const age = Math.floor(deps.now() / 1000) - timestamp;
-  if (!(age <= config.toleranceSeconds)) return { ok: false, reason: "timestamp_too_old" };
-  if (!(-age <= config.toleranceSeconds)) return { ok: false, reason: "timestamp_in_future" };
+  const checked = checkSignatureHeader(header, config, deps);
+  if (!checked.ok) return checked;
+  const { timestamp, v1 } = checked.header;
 
   const equal = deps.timingSafeEqual ?? nodeTimingSafeEqual;
   let matched: string | undefined;

@@ -22,8 +22,10 @@ export interface WebhookResponse {
   body: { received: true; stored: boolean } | { error: string };
 }
 
-// One warning per failure code per second: under overload every request fails the same way.
+// One warning per failure code per second: under overload every request fails the same way,
+// and a flood of junk must not become a disk or log-pipeline problem. /metrics counts every one.
 const notStoredLog = createLogThrottle(1000);
+const rejectedLog = createLogThrottle(1000);
 
 const STORED: WebhookResponse = { status: 200, body: { received: true, stored: true } };
 const NOT_STORED: WebhookResponse = { status: 200, body: { received: true, stored: false } };
@@ -42,13 +44,7 @@ export async function handleWebhook(
   if (!verified.ok) return reject(deps, 400, verified.reason);
 
   const parsed = parseStripeEvent(body);
-  if (!parsed.ok) {
-    deps.logger.warn(
-      { reason: parsed.reason, detail: "message" in parsed ? parsed.message : undefined },
-      "invalid event",
-    );
-    return reject(deps, 400, parsed.reason);
-  }
+  if (!parsed.ok) return reject(deps, 400, parsed.reason, "message" in parsed ? parsed.message : undefined);
   const { event, payload } = parsed;
   const log = { eventId: event.id, type: event.type, verifiedBy: verified.secretName };
 
@@ -74,13 +70,26 @@ export async function handleWebhook(
     notStoredLog(code, (suppressed) =>
       deps.logger.warn({ ...log, code, suppressed }, "event not stored; answering 503 so Stripe retries"),
     );
-    return reject(deps, 503, code);
+    deps.metrics.rejected.inc({ reason: code });
+    return { status: 503, body: { error: code } };
   }
   deps.metrics.accepted.inc({ type: event.type, outcome: "stored" });
   return STORED;
 }
 
-export function reject(deps: Pick<WebhookDeps, "metrics">, status: number, reason: string): WebhookResponse {
+/**
+ * Counts a rejection (exactly, in /metrics) and logs it (at most one line per reason per second,
+ * with how many were suppressed since the last line). `detail` says what was wrong, never echoes input.
+ */
+export function reject(
+  deps: Pick<WebhookDeps, "metrics" | "logger">,
+  status: number,
+  reason: string,
+  detail?: string,
+): WebhookResponse {
   deps.metrics.rejected.inc({ reason });
+  rejectedLog(reason, (suppressed) =>
+    deps.logger.warn({ status, reason, ...(detail ? { detail } : {}), suppressed }, "request rejected"),
+  );
   return { status, body: { error: reason } };
 }
