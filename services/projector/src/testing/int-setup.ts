@@ -1,5 +1,6 @@
 import { createLogger, createPool } from "@sbs/shared";
 import { isolatedSchema, testStack, uniqueName, waitFor } from "@sbs/shared/testing";
+import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import { loadProjectorConfig, type ProjectorConfig } from "../config.ts";
 
@@ -60,4 +61,19 @@ export async function waitForProcessed(
     },
     timeoutMs,
   );
+}
+
+/**
+ * Records the topic holds (sum of its partitions' end offsets). Wait for this, not for the number
+ * of events produced: a producer retry under load may append an event twice (the fold does not
+ * mind; a count of produced events would then be reached before every record is processed).
+ */
+export async function recordsInTopic(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
 }
