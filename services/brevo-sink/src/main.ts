@@ -7,8 +7,14 @@ async function main() {
   const env = loadSinkEnv(process.env);
   const logger = createLogger({ service: "brevo-sink", level: env.logLevel });
   const config = await loadSinkConfigFile(env.configFile);
-  const app = createSinkApp(env, config, { logger });
   const shutdown = createShutdown(logger, { timeoutMs: env.shutdownTimeoutMs });
+  // SINK_EXIT_ON_FATAL: leadership is already released; stop cleanly and exit 1 for the supervisor.
+  const onFatal = () => {
+    void Promise.race([app.stop(), new Promise((r) => setTimeout(r, env.shutdownTimeoutMs))]).finally(() =>
+      process.exit(1),
+    );
+  };
+  const app = createSinkApp(env, config, { logger, onFatal });
   shutdown.add("brevo-sink", () => app.stop());
   onSignals(shutdown);
   await app.prepare();
