@@ -6,7 +6,7 @@ import type { ProjectionSource } from "./adapters/projection-source.ts";
 import { FencedError, type SinkState } from "./adapters/sink-state.ts";
 import type { ContactState } from "./domain/contact-state.ts";
 import { desiredContact } from "./domain/desired.ts";
-import { type DiffResult, diffContact } from "./domain/diff.ts";
+import { type DiffResult, diffContact, repairContact } from "./domain/diff.ts";
 import { nonOwners } from "./domain/email-owner.ts";
 import { decideEvent, type SinkEvent } from "./domain/events.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
@@ -93,7 +93,8 @@ export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<Sy
   // After the changes: a change may have freed what a refused contact needs (an email moved away).
   if (retryIds.length > 0) {
     deps.logger.info({ contacts: retryIds.length }, "retrying contacts Brevo refused before");
-    await syncRows(deps, options, await deps.source.byIds(retryIds), report);
+    const repair = new Set(retryIds.filter((r) => r.fenced).map((r) => r.extId));
+    await syncRows(deps, options, await deps.source.byIds(retryIds.map((r) => r.extId)), report, repair);
   }
 
   await syncEvents(deps, options, watermark, report);
@@ -104,13 +105,19 @@ export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<Sy
 export async function diffRows(
   deps: Pick<SyncDeps, "config" | "state">,
   rows: readonly CustomerReadModel[],
+  repair: ReadonlySet<string> = new Set(),
 ): Promise<{ extId: string; result: DiffResult; previous: ContactState | undefined; row: CustomerReadModel }[]> {
   const pushed = await deps.state.loadPushed(rows.map((r) => r.customerId));
+  const managed = deps.config.lists.map((l) => l.listId);
   return rows.map((row) => {
     const previous = pushed.get(row.customerId);
+    const desired = desiredContact(row, deps.config);
     return {
       extId: row.customerId,
-      result: diffContact(desiredContact(row, deps.config), previous, deps.config.deletedPolicy),
+      // A contact a fenced pass touched: its Brevo state is unknown, the bookkeeping is no guide.
+      result: repair.has(row.customerId)
+        ? repairContact(desired, managed, deps.config.deletedPolicy)
+        : diffContact(desired, previous, deps.config.deletedPolicy),
       previous,
       row,
     };
@@ -124,8 +131,14 @@ export async function checkLease(state: Pick<SinkState, "leaseEpoch">, fence: nu
   if (current !== fence) throw new FencedError(fence, current);
 }
 
-async function syncRows(deps: SyncDeps, options: SyncOptions, rows: readonly CustomerReadModel[], report: SyncReport) {
-  const diffs = await diffRows(deps, rows);
+async function syncRows(
+  deps: SyncDeps,
+  options: SyncOptions,
+  rows: readonly CustomerReadModel[],
+  report: SyncReport,
+  repair: ReadonlySet<string> = new Set(),
+) {
+  const diffs = await diffRows(deps, rows, repair);
   const pushes: Push[] = [];
   // Shared emails: the oldest customer pushing one owns it and goes first (email-owner.ts).
   const waiting = nonOwners(
@@ -157,7 +170,11 @@ async function syncRows(deps: SyncDeps, options: SyncOptions, rows: readonly Cus
       ? await pushBulk(deps.transport, pushes, pushOptions)
       : await pushIncremental(deps.transport, pushes, pushOptions);
     // Bookkeeping strictly after Brevo's confirmation, and only while this pass still leads.
-    await deps.state.savePushed(result.confirmed, options.fence);
+    await deps.state.savePushed(
+      result.confirmed,
+      options.fence,
+      [...repair].filter((id) => result.confirmed.some((c) => c.extId === id)),
+    );
     await deps.state.recordFailures(result.failed, options.fence);
   } catch (error) {
     if (error instanceof FencedError) {

@@ -29,11 +29,11 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
       }
       return out;
     },
-    async savePushed(states, fence) {
+    async savePushed(states, fence, repaired = []) {
       fenced(fence);
       for (const s of states) {
         pushed.set(s.extId, copy(s));
-        failures.delete(s.extId);
+        if (failures.get(s.extId)?.code !== "fenced" || repaired.includes(s.extId)) failures.delete(s.extId);
       }
     },
     async recordFailures(list, fence) {
@@ -48,11 +48,10 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
       return [...failures.values()]
         .filter((f) => f.nextAttemptAt <= t)
         .slice(0, limit)
-        .map((f) => f.extId);
+        .map((f) => ({ extId: f.extId, fenced: f.code === "fenced" }));
     },
     async discardPushed(extIds, reason) {
       for (const id of extIds) {
-        pushed.delete(id);
         failures.set(id, {
           extId: id,
           code: "fenced",

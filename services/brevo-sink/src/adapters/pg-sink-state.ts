@@ -55,7 +55,7 @@ export function createPgSinkState(pool: Pool): SinkState {
       }
       return out;
     },
-    async savePushed(states, fence) {
+    async savePushed(states, fence, repaired = []) {
       if (states.length === 0) return;
       await transaction(fence, async (client) => {
         await client.query(
@@ -76,7 +76,10 @@ export function createPgSinkState(pool: Pool): SinkState {
             ),
           ],
         );
-        await client.query("DELETE FROM brevo_sync_failures WHERE ext_id = ANY($1)", [states.map((s) => s.extId)]);
+        await client.query(
+          "DELETE FROM brevo_sync_failures WHERE ext_id = ANY($1) AND (code <> 'fenced' OR ext_id = ANY($2))",
+          [states.map((s) => s.extId), repaired],
+        );
       });
     },
     async recordFailures(failures, fence) {
@@ -101,23 +104,20 @@ export function createPgSinkState(pool: Pool): SinkState {
       });
     },
     async failedExtIds(limit) {
-      const { rows } = await pool.query<{ ext_id: string }>(
-        "SELECT ext_id FROM brevo_sync_failures WHERE next_attempt_at <= now() ORDER BY last_failed_at LIMIT $1",
+      const { rows } = await pool.query<{ ext_id: string; code: string }>(
+        "SELECT ext_id, code FROM brevo_sync_failures WHERE next_attempt_at <= now() ORDER BY last_failed_at LIMIT $1",
         [limit],
       );
-      return rows.map((r) => r.ext_id);
+      return rows.map((r) => ({ extId: r.ext_id, fenced: r.code === "fenced" }));
     },
     async discardPushed(extIds, reason) {
       if (extIds.length === 0) return;
-      await transaction(undefined, async (client) => {
-        await client.query("DELETE FROM brevo_contact_state WHERE ext_id = ANY($1)", [extIds]);
-        await client.query(
-          `INSERT INTO brevo_sync_failures AS f (ext_id, code, reason, attempts, next_attempt_at)
-           SELECT id, 'fenced', $2, 0, now() FROM unnest($1::text[]) AS id
-           ON CONFLICT (ext_id) DO UPDATE SET code = 'fenced', reason = $2, next_attempt_at = now()`,
-          [extIds, reason],
-        );
-      });
+      await pool.query(
+        `INSERT INTO brevo_sync_failures AS f (ext_id, code, reason, attempts, next_attempt_at)
+         SELECT id, 'fenced', $2, 0, now() FROM unnest($1::text[]) AS id
+         ON CONFLICT (ext_id) DO UPDATE SET code = 'fenced', reason = $2, next_attempt_at = now()`,
+        [extIds, reason],
+      );
     },
     async acquireLease(holder) {
       const { rows } = await pool.query<{ epoch: string }>(

@@ -33,15 +33,20 @@ export class FencedError extends AppError {
  */
 export interface SinkState {
   loadPushed(extIds: readonly string[]): Promise<Map<string, ContactState>>;
-  /** Records states Brevo confirmed, and forgets their failures. */
-  savePushed(states: readonly ContactState[], fence?: number): Promise<void>;
+  /**
+   * Records states Brevo confirmed, and forgets their failures, except `fenced` marks: those go
+   * only for the ext_ids in `repaired` (pushed whole by a pass that read the mark, see discardPushed).
+   */
+  savePushed(states: readonly ContactState[], fence?: number, repaired?: readonly string[]): Promise<void>;
   /** Counts one more failed attempt per contact and schedules its next retry (parking.ts). */
   recordFailures(failures: readonly FailureInput[], fence?: number): Promise<void>;
-  /** Contacts whose retry is due, oldest failure first. */
-  failedExtIds(limit: number): Promise<string[]>;
+  /** Contacts whose retry is due, oldest failure first; `fenced`: to be repaired whole. */
+  failedExtIds(limit: number): Promise<{ extId: string; fenced: boolean }[]>;
   /**
-   * A fenced pass touched these contacts in Brevo but may not record what it did: forget what was
-   * last pushed for them (the next push is a whole create/upsert) and queue them for a retry now.
+   * A fenced pass touched these contacts in Brevo but may not record what it did, and its writes
+   * may have landed after the leader's: mark them `fenced` (due now). The mark survives the
+   * leader's own bookkeeping of the same contacts (that may predate the stale write); a later pass
+   * reads it, repairs the contact whole (diff.ts repairContact) and only then clears it.
    * Never fenced itself: it only ever causes re-sends.
    */
   discardPushed(extIds: readonly string[], reason: string): Promise<void>;
