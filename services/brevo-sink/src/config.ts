@@ -100,7 +100,11 @@ const schema = z
       contactWaitMs: e.SINK_EVENT_CONTACT_WAIT_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    fatal: { exit: e.SINK_EXIT_ON_FATAL, backoffMs: e.SINK_FATAL_BACKOFF_MS, backoffMaxMs: e.SINK_FATAL_BACKOFF_MAX_MS },
+    fatal: {
+      exit: e.SINK_EXIT_ON_FATAL,
+      backoffMs: e.SINK_FATAL_BACKOFF_MS,
+      backoffMaxMs: e.SINK_FATAL_BACKOFF_MAX_MS,
+    },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
   }));
 

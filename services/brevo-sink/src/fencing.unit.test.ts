@@ -67,10 +67,7 @@ describe("fenced leadership", () => {
         return h.state.savePushed(states, fence, repaired);
       },
     };
-    const newPass = h.run(
-      { fence: epoch2, onConfirmed: () => oldWrites.open() },
-      { state: leaderBookkeepingLate },
-    );
+    const newPass = h.run({ fence: epoch2, onConfirmed: () => oldWrites.open() }, { state: leaderBookkeepingLate });
     // Brevo: new (leader) then old (stale pass). The stale pass is fenced at its bookkeeping.
     await expect(oldPass).rejects.toBeInstanceOf(FencedError);
     newConfirmed.open();

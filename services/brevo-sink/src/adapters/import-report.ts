@@ -42,9 +42,7 @@ export async function readImportReport(
 }
 
 /** Identifiers (lower-cased emails, ext_ids as they are) named in one report file. */
-export function parseReportCsv(
-  text: string,
-): { ok: true; identifiers: string[] } | { ok: false; reason: string } {
+export function parseReportCsv(text: string): { ok: true; identifiers: string[] } | { ok: false; reason: string } {
   const lines = parseCsv(text.replace(/^\uFEFF/, ""));
   if (lines === undefined) return { ok: false, reason: "malformed CSV (unbalanced quotes)" };
   const [header, ...rows] = lines.filter((l) => !(l.length === 1 && l[0] === ""));
@@ -53,8 +51,11 @@ export function parseReportCsv(
   if (columns.length === 0) return { ok: false, reason: `no EMAIL or EXT_ID column in header: ${header.join(",")}` };
   const identifiers: string[] = [];
   for (const [n, row] of rows.entries()) {
-    if (row.length !== header.length) return { ok: false, reason: `line ${n + 2}: ${row.length} fields, header has ${header.length}` };
-    const found = columns.map(([h, i]) => (h === "email" ? (row[i] ?? "").trim().toLowerCase() : (row[i] ?? "").trim()));
+    if (row.length !== header.length)
+      return { ok: false, reason: `line ${n + 2}: ${row.length} fields, header has ${header.length}` };
+    const found = columns.map(([h, i]) =>
+      h === "email" ? (row[i] ?? "").trim().toLowerCase() : (row[i] ?? "").trim(),
+    );
     if (found.every((v) => v === "")) return { ok: false, reason: `line ${n + 2}: no identifier` };
     for (const v of found) if (v !== "") identifiers.push(v);
   }

@@ -661,7 +661,8 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
     const fault = takeFault(operation);
     if (fault === "429") return send(429, { code: "too_many_requests", message: "injected 429" }, fault);
     // As after an egress-IP change under Brevo's IP allow-list, or a revoked permission.
-    if (fault === "403") return send(403, { code: "permission_denied", message: "injected: unrecognised IP address" }, fault);
+    if (fault === "403")
+      return send(403, { code: "permission_denied", message: "injected: unrecognised IP address" }, fault);
     if (fault === "5xx") return send(503, { code: "internal_error", message: "injected failure" }, fault);
     if (fault === "timeout") {
       // The request is never applied; the connection is dropped after the client gave up.
