@@ -135,7 +135,12 @@ const commands: Record<string, CliCommand> = {
   backfill: stripeCommand("backfill"),
   "catch-up": stripeCommand("catch-up"),
   "setup-webhook": stripeCommand("setup-webhook"),
-  "test-connection": stripeCommand("test-connection"),
+  // --brevo: the sink's live Brevo self-test; otherwise the Stripe key check.
+  "test-connection": {
+    summary: "Check the Stripe key and its permissions; with --brevo, a live self-test of Brevo",
+    run: (argv) =>
+      argv.includes("--brevo") ? sinkCommand("test-connection").run(argv) : stripeCommand("test-connection").run(argv),
+  },
   rebuild,
   redrive: {
     summary: "Put dead letters back on the topic they came from (after fixing their cause)",

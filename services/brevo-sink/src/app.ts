@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { createKafka, createPool, createSchemaRegistry, type Logger, migrate, type Pool } from "@sbs/shared";
+import { AppError, createKafka, createPool, createSchemaRegistry, type Logger, migrate, type Pool } from "@sbs/shared";
 import { type BrevoTransport, createBrevoTransport } from "./adapters/brevo-transport.ts";
 import { type Clock, systemClock } from "./adapters/clock.ts";
 import { type EventSource, noEvents } from "./adapters/event-source.ts";
@@ -55,6 +55,21 @@ export interface SinkApp {
    */
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What the last live self-test (commands/test-connection.ts) found; refuses or warns per SINK_SELF_TEST. */
+export async function checkSelfTest(state: SinkState, policy: SinkEnvConfig["selfTest"], logger: Logger) {
+  if (policy === "off") return;
+  const stored = await state.getCursor("brevo_self_test");
+  if (stored === undefined) {
+    logger.warn("no Brevo self-test recorded: run `pnpm cli test-connection --brevo` with this DATABASE_URL");
+    return;
+  }
+  const result = JSON.parse(stored) as { at: string; failed: string[] };
+  if (result.failed.length === 0) return;
+  const message = `the Brevo self-test of ${result.at} found behaviours the sink relies on false: ${result.failed.join("; ")}`;
+  if (policy === "refuse") throw new AppError("brevo_self_test_failed", `${message} (SINK_SELF_TEST=refuse)`);
+  logger.error({ alert: "brevo_self_test_failed", failed: result.failed }, message);
 }
 
 export function createTransportFromEnv(env: SinkEnvConfig, deps: SinkAppDeps): BrevoTransport {
@@ -146,6 +161,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
         logger,
         ...(env.databaseSchema === undefined ? {} : { schema: env.databaseSchema }),
       });
+      await checkSelfTest(state, env.selfTest, logger);
       await bootstrapAttributes(transport, config, logger);
     },
     runOnce,

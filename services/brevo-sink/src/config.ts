@@ -43,6 +43,9 @@ const schema = z
     SINK_EXIT_ON_FATAL: env.bool(false),
     SINK_FATAL_BACKOFF_MS: env.positiveInt(60_000),
     SINK_FATAL_BACKOFF_MAX_MS: env.positiveInt(3600_000),
+    // The last `pnpm cli test-connection --brevo` found a relied-on behaviour false: refuse to start,
+    // warn loudly at start (default), or do not look.
+    SINK_SELF_TEST: z.enum(["refuse", "warn", "off"]).default("warn"),
     // /healthz (503 after a fatal error) and /metrics.
     HTTP_HOST: z.string().default("0.0.0.0"),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9466),
@@ -106,6 +109,7 @@ const schema = z
       backoffMaxMs: e.SINK_FATAL_BACKOFF_MAX_MS,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    selfTest: e.SINK_SELF_TEST,
   }));
 
 export type SinkEnvConfig = z.output<typeof schema>;

@@ -78,6 +78,13 @@ export interface FakeBrevoOptions {
    * used to do, for checking that the sink does not take it for "no failures").
    */
   readonly importReports?: "csv" | "identifiers";
+  /**
+   * The undocumented behaviours the sink relies on (README "Brevo behaviour assumed"), switchable
+   * to the opposite so the live self-test can be shown to catch them: `emptyClears` ("" clears an
+   * attribute of any type; false: ignored, as the document's "values not matching the type will be
+   * ignored" could mean), `importExtId` (EXT_ID in an import row sets the ext_id; false: ignored).
+   */
+  readonly assumptions?: { readonly emptyClears?: boolean; readonly importExtId?: boolean };
 }
 
 interface Process {
@@ -161,6 +168,9 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
   let nextProcessId = 1;
   const pending = new Set<NodeJS.Timeout>();
   const files = new Map<string, string>();
+  // Lists created through the API (the sink's configured list ids are taken on trust, as before).
+  const lists = new Set<number>();
+  let nextListId = 1000;
   let baseUrl = "";
   const latencyRng = mulberry32(options.latency?.seed ?? 1);
 
@@ -196,6 +206,10 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
       }
       // ASSUMPTION: an empty string (or null) clears an attribute of any type.
       if (value === "" || value === null) {
+        if (options.assumptions?.emptyClears === false) {
+          ignoredValues.push({ attribute: name, value, why: "empty value ignored (assumption switched off)" });
+          continue;
+        }
         if (eraseEmpty) delete c.attributes[name];
         continue;
       }
@@ -318,6 +332,46 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
           }
           attributes.set(name, type as AttributeType);
           return [201, undefined];
+        },
+      },
+      {
+        method: "DELETE",
+        pattern: /^\/contacts\/attributes\/([a-z]+)\/([^/]+)$/,
+        operation: "deleteAttribute",
+        group: "contacts",
+        handler: ({ params }) => {
+          const name = params[1] ?? "";
+          if (!attributes.has(name)) throw new HttpError(404, "document_not_found", "Attribute does not exist");
+          attributes.delete(name);
+          for (const c of contacts.values()) delete c.attributes[name];
+          return [204, undefined];
+        },
+      },
+      {
+        method: "POST",
+        pattern: /^\/contacts\/lists$/,
+        operation: "createList",
+        group: "contacts",
+        handler: ({ body }) => {
+          if (typeof body["name"] !== "string" || body["name"] === "")
+            throw new HttpError(400, "missing_parameter", "name is required");
+          if (!Number.isInteger(body["folderId"]))
+            throw new HttpError(400, "missing_parameter", "folderId is required");
+          const id = nextListId++;
+          lists.add(id);
+          return [201, { id }];
+        },
+      },
+      {
+        method: "DELETE",
+        pattern: /^\/contacts\/lists\/(\d+)$/,
+        operation: "deleteList",
+        group: "contacts",
+        handler: ({ params }) => {
+          const id = Number(params[0]);
+          if (!lists.delete(id)) throw new HttpError(404, "document_not_found", "List ID does not exist");
+          for (const c of contacts.values()) c.listIds.delete(id);
+          return [204, undefined];
         },
       },
       {
@@ -532,7 +586,8 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
     };
     for (const row of rows) {
       const attrs = { ...((row["attributes"] ?? {}) as Record<string, unknown>) };
-      const extId = typeof attrs["EXT_ID"] === "string" ? attrs["EXT_ID"] : undefined;
+      const extId =
+        typeof attrs["EXT_ID"] === "string" && options.assumptions?.importExtId !== false ? attrs["EXT_ID"] : undefined;
       const email = typeof row["email"] === "string" ? row["email"] : undefined;
       const who = { email: email ?? "", extId: extId ?? "" };
       let existing: FakeContact | undefined;
