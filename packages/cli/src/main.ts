@@ -148,6 +148,7 @@ const commands: Record<string, CliCommand> = {
   },
   plan: sinkCommand("plan"),
   resync: sinkCommand("resync"),
+  verify: sinkCommand("verify"),
 };
 
 function help(): string {

@@ -17,6 +17,7 @@ import { createLeadership, type Leadership } from "./leader.ts";
 import { createPassLoop, type PassHealth } from "./pass-loop.ts";
 import { planPass, resyncDone } from "./schedule.ts";
 import { type SyncOptions, type SyncReport, syncOnce } from "./sync.ts";
+import { brevoContactReader, sampleDrift } from "./verify.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -138,14 +139,37 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
     fatalBackoffMs: env.fatal.backoffMs,
     fatalBackoffMaxMs: env.fatal.backoffMaxMs,
     ...(env.fatal.exit && deps.onFatal ? { onFatal: deps.onFatal } : {}),
-    runPass: async (epoch) => {
+    runPass: async (epoch, health) => {
       const plan = await planPass(state, source, clock.now(), env.sync.resyncEveryMs);
       if (plan.mode === "resync") logger.info({ why: plan.why, generation: plan.generation }, "full resync");
       const report = await runOnce(plan.mode, epoch);
       if (plan.mode === "resync") await resyncDone(state, plan, clock.now(), epoch);
       if (report.pushed + report.failed + report.events.sent > 0) logger.info({ report }, "sync pass done");
+      await scheduledDriftCheck(health);
     },
   });
+  /** The leader's sampled drift check, at most every SINK_VERIFY_EVERY_MS (time kept in the state). */
+  const scheduledDriftCheck = async (health: { drift: unknown }) => {
+    if (env.verify.sample === 0) return;
+    const last = Number((await state.getCursor("last_verify_at")) ?? 0);
+    if (clock.now() - last < env.verify.everyMs) return;
+    try {
+      const drift = await sampleDrift({
+        config,
+        state,
+        source,
+        extIds: await state.samplePushed(env.verify.sample),
+        getContact: brevoContactReader({ ...env.brevo, ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }) }),
+      });
+      const drifted = drift.drifted;
+      health.drift = { at: clock.now(), sampled: drift.sampled, drifted };
+      await state.setCursor("last_verify_at", String(clock.now()));
+      if (drifted > 0) logger.warn({ drift, alert: "brevo_sink_drift" }, "Brevo differs from what the sink pushed");
+      else logger.info({ sampled: drift.sampled }, "drift check: Brevo matches the last push");
+    } catch (error) {
+      logger.warn({ err: error }, "drift check failed; tried again next pass");
+    }
+  };
   const http = createSinkHttpServer(loop.health);
 
   return {

@@ -46,6 +46,10 @@ const schema = z
     // The last `pnpm cli test-connection --brevo` found a relied-on behaviour false: refuse to start,
     // warn loudly at start (default), or do not look.
     SINK_SELF_TEST: z.enum(["refuse", "warn", "off"]).default("warn"),
+    // Scheduled drift check by the leader: SINK_VERIFY_SAMPLE contacts read back from Brevo every
+    // SINK_VERIFY_EVERY_MS (so a wrong assumption shows within a day); 0 contacts turns it off.
+    SINK_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(50),
+    SINK_VERIFY_EVERY_MS: env.positiveInt(12 * 3600_000),
     // /healthz (503 after a fatal error) and /metrics.
     HTTP_HOST: z.string().default("0.0.0.0"),
     HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9466),
@@ -110,6 +114,7 @@ const schema = z
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     selfTest: e.SINK_SELF_TEST,
+    verify: { sample: e.SINK_VERIFY_SAMPLE, everyMs: e.SINK_VERIFY_EVERY_MS },
   }));
 
 export type SinkEnvConfig = z.output<typeof schema>;

@@ -28,6 +28,9 @@ export function createSinkHttpServer(health: () => Readonly<PassHealth>) {
           "# HELP brevo_sink_last_pass_seconds unix time of the last successful pass",
           "# TYPE brevo_sink_last_pass_seconds gauge",
           `brevo_sink_last_pass_seconds ${h.lastPassAt === undefined ? 0 : Math.floor(h.lastPassAt / 1000)}`,
+          "# HELP brevo_sink_drift_contacts sampled contacts whose Brevo state differs from the last push (last check)",
+          "# TYPE brevo_sink_drift_contacts gauge",
+          `brevo_sink_drift_contacts ${h.drift?.drifted ?? 0}`,
           "",
         ].join("\n"),
       );

@@ -15,13 +15,15 @@ export interface PassHealth {
   status: "starting" | "leading" | "standby" | "fatal";
   epoch: number | undefined;
   lastPassAt: number | undefined;
+  /** The last scheduled drift check (verify.ts): contacts sampled and differing from the last push. */
+  drift: { at: number; sampled: number; drifted: number } | undefined;
   /** The last fatal error while it is not cleared by a good pass. */
   fatal: { message: string; at: number; retryAt: number | undefined; count: number } | undefined;
 }
 
 export interface PassLoopOptions {
   readonly leadership: Leadership;
-  readonly runPass: (epoch: number) => Promise<void>;
+  readonly runPass: (epoch: number, health: PassHealth) => Promise<void>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly intervalMs: number;
@@ -32,7 +34,13 @@ export interface PassLoopOptions {
 }
 
 export function createPassLoop(opts: PassLoopOptions) {
-  const health: PassHealth = { status: "starting", epoch: undefined, lastPassAt: undefined, fatal: undefined };
+  const health: PassHealth = {
+    status: "starting",
+    epoch: undefined,
+    lastPassAt: undefined,
+    drift: undefined,
+    fatal: undefined,
+  };
   let offUntil = 0;
 
   /** One pass; never throws. */
@@ -46,7 +54,7 @@ export function createPassLoop(opts: PassLoopOptions) {
     }
     health.status = "leading";
     try {
-      await opts.runPass(epoch);
+      await opts.runPass(epoch, health);
       health.lastPassAt = opts.clock.now();
       if (health.fatal !== undefined) opts.logger.info("sync recovered from the fatal error");
       health.fatal = undefined;

@@ -31,15 +31,28 @@ describe("drift check (verify --sample)", () => {
       const c = h.fake.contactByExtId(extId);
       return c && { email: c.email, attributes: c.attributes, listIds: [...c.listIds] };
     };
-    const clean = await sampleDrift({ config, state: h.state, source: h.source, extIds: ["cus_a", "cus_b"], getContact });
+    const clean = await sampleDrift({
+      config,
+      state: h.state,
+      source: h.source,
+      extIds: ["cus_a", "cus_b"],
+      getContact,
+    });
     expect(clean).toMatchObject({ sampled: 2, missing: 0, vsPushed: {}, vsDesired: {} });
 
     h.source.put({ ...a, planName: null, subscriptionStatus: "canceled" });
     await h.run();
-    const drift = await sampleDrift({ config, state: h.state, source: h.source, extIds: ["cus_a", "cus_b"], getContact });
+    const drift = await sampleDrift({
+      config,
+      state: h.state,
+      source: h.source,
+      extIds: ["cus_a", "cus_b"],
+      getContact,
+    });
     // PLAN and the default PLAN_NAME both map plan_name: both stayed "Pro" in Brevo.
     expect(drift.vsPushed).toEqual({ PLAN: 1, PLAN_NAME: 1 });
     expect(drift.vsDesired).toEqual({ PLAN: 1, PLAN_NAME: 1 });
     expect(drift.examples).toEqual(["cus_a: PLAN, PLAN_NAME"]);
+    expect(drift.drifted).toBe(1);
   });
 });

@@ -61,6 +61,14 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
         });
       }
     },
+    async samplePushed(n) {
+      const ids = [...pushed.values()].filter((s) => !s.deleted).map((s) => s.extId);
+      for (let i = ids.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [ids[i], ids[j]] = [ids[j] as string, ids[i] as string];
+      }
+      return ids.slice(0, n);
+    },
     async acquireLease() {
       epoch = (epoch ?? 0) + 1;
       return epoch;

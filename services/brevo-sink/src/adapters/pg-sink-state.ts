@@ -119,6 +119,13 @@ export function createPgSinkState(pool: Pool): SinkState {
         [extIds, reason],
       );
     },
+    async samplePushed(n) {
+      const { rows } = await pool.query<{ ext_id: string }>(
+        "SELECT ext_id FROM brevo_contact_state WHERE NOT deleted ORDER BY random() LIMIT $1",
+        [n],
+      );
+      return rows.map((r) => r.ext_id);
+    },
     async acquireLease(holder) {
       const { rows } = await pool.query<{ epoch: string }>(
         `INSERT INTO brevo_sink_lease (name, epoch, holder) VALUES ($1, 1, $2)

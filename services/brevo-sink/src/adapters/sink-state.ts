@@ -50,6 +50,8 @@ export interface SinkState {
    * Never fenced itself: it only ever causes re-sends.
    */
   discardPushed(extIds: readonly string[], reason: string): Promise<void>;
+  /** Up to n random ext_ids of contacts the sink pushed and did not delete (drift check). */
+  samplePushed(n: number): Promise<string[]>;
   /** Takes the contacts lease: bumps and returns its epoch. Call once the leader lock is held. */
   acquireLease(holder: string): Promise<number>;
   leaseEpoch(): Promise<number | undefined>;
