@@ -82,6 +82,7 @@ beforeAll(async () => {
     SINK_EVENTS_TOPIC: topic,
     SINK_EVENTS_GROUP_ID: uniqueName("e2e-sink-events"),
     SINK_INTERVAL_MS: "500",
+    HTTP_PORT: "0", // its /healthz on any free port
   });
 }, 120_000);
 
