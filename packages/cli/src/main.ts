@@ -134,7 +134,12 @@ const commands: Record<string, CliCommand> = {
   backfill: stripeCommand("backfill"),
   "catch-up": stripeCommand("catch-up"),
   "setup-webhook": stripeCommand("setup-webhook"),
-  "test-connection": stripeCommand("test-connection"),
+  // --brevo: the sink's live Brevo self-test; otherwise the Stripe key check.
+  "test-connection": {
+    summary: "Check the Stripe key and its permissions; with --brevo, a live self-test of Brevo",
+    run: (argv) =>
+      argv.includes("--brevo") ? sinkCommand("test-connection").run(argv) : stripeCommand("test-connection").run(argv),
+  },
   rebuild,
   "accept-gap": acceptGap,
   redrive: {
@@ -143,6 +148,7 @@ const commands: Record<string, CliCommand> = {
   },
   plan: sinkCommand("plan"),
   resync: sinkCommand("resync"),
+  verify: sinkCommand("verify"),
 };
 
 function help(): string {

@@ -40,7 +40,7 @@ describe("sink config file", () => {
 
   it("defaults everything from an almost empty file", () => {
     const config = parseSinkConfigText("version: 1\n");
-    expect(config.deletedPolicy).toBe("unlink_lists");
+    expect(config.deletedPolicy).toBe("delete_contact");
     expect(config.attributes.length).toBeGreaterThan(10);
     expect(config.lists).toEqual([]);
   });

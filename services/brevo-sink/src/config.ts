@@ -37,6 +37,23 @@ const schema = z
     // Brevo caps an import body at 10 MB and recommends ~8 MB.
     SINK_IMPORT_MAX_BYTES: env.positiveInt(8 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(15_000),
+    // After a fatal Brevo error (401/402/403, a 4xx on import/process/list calls) the lead is released
+    // at once; then either exit 1 (the supervisor restarts it) or stay off the lead for a backoff
+    // that doubles per consecutive fatal pass (first / max).
+    SINK_EXIT_ON_FATAL: env.bool(false),
+    SINK_FATAL_BACKOFF_MS: env.positiveInt(60_000),
+    SINK_FATAL_BACKOFF_MAX_MS: env.positiveInt(3600_000),
+    // The last `pnpm cli test-connection --brevo` found a relied-on behaviour false: refuse to start,
+    // warn loudly at start (default), or do not look.
+    SINK_SELF_TEST: z.enum(["refuse", "warn", "off"]).default("warn"),
+    // Scheduled drift check by the leader: SINK_VERIFY_SAMPLE contacts read back from Brevo every
+    // SINK_VERIFY_EVERY_MS (so a wrong assumption shows within a day); 0 contacts turns it off.
+    SINK_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(50),
+    SINK_VERIFY_EVERY_MS: env.positiveInt(12 * 3600_000),
+    // /healthz (503 after a fatal error) and /metrics.
+    // The sink's internal port (/healthz, /metrics): loopback unless exposed on purpose.
+    HTTP_HOST: z.string().default("127.0.0.1"),
+    HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9466),
     // Custom events from a `customer_events` relation (pg-event-source.ts) instead of Kafka.
     SINK_EVENTS_FROM_DB: env.bool(false),
     // Custom events from ingest's event log (the default when KAFKA_BROKERS is set).
@@ -91,6 +108,14 @@ const schema = z
       contactWaitMs: e.SINK_EVENT_CONTACT_WAIT_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    fatal: {
+      exit: e.SINK_EXIT_ON_FATAL,
+      backoffMs: e.SINK_FATAL_BACKOFF_MS,
+      backoffMaxMs: e.SINK_FATAL_BACKOFF_MAX_MS,
+    },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    selfTest: e.SINK_SELF_TEST,
+    verify: { sample: e.SINK_VERIFY_SAMPLE, everyMs: e.SINK_VERIFY_EVERY_MS },
   }));
 
 export type SinkEnvConfig = z.output<typeof schema>;

@@ -258,6 +258,7 @@ describe("the sink app with KAFKA_BROKERS", () => {
       SINK_EVENTS_TOPIC: topic,
       SINK_EVENTS_GROUP_ID: uniqueName("brevo-sink-app-events"),
       SINK_INTERVAL_MS: "60000",
+      HTTP_PORT: "0",
       LOG_LEVEL: "silent",
     });
     const app = createSinkApp(env, config, { logger });

@@ -1,3 +1,4 @@
+import { isRetriable } from "@sbs/shared";
 import type { BrevoTransport, ContactBody, ImportRow, RecordOutcome } from "./adapters/brevo-transport.ts";
 import { MAX_LIST_IDENTIFIERS } from "./adapters/brevo-transport.ts";
 import type { FailureInput } from "./adapters/sink-state.ts";
@@ -9,12 +10,18 @@ import type { AttributeValue } from "./domain/fields.ts";
  * Executes diff commands against Brevo and reports, per contact, either the state Brevo
  * confirmed or a permanent refusal. Nothing here writes bookkeeping: the caller records
  * `confirmed` only after this returns, so a crash in between causes a re-send, never a loss.
- * Transient failures that outlast the retries throw: the run stops, its cursor does not move.
+ * A contact whose calls keep failing transiently (5xx, timeouts past the retries) is reported as
+ * failed (`unavailable`) so the others go on and the cursor moves; only when nothing gets through
+ * at all (Brevo down) does the push throw, and then the run stops with its cursor where it was.
  */
 
 export interface Push {
   readonly command: ContactCommand;
   readonly next: ContactState;
+  /** What was last pushed, when anything was: the email Brevo keeps if the new one is taken. */
+  readonly previous?: ContactState;
+  /** Shares its email with an older customer pushed in the same batch (email-owner.ts): goes after it. */
+  readonly waitsForOwner?: boolean;
 }
 
 export interface PushResult {
@@ -29,7 +36,12 @@ export interface PushOptions {
   readonly importMaxBytes: number;
   /** Called after Brevo confirmed a contact and before the caller records it (crash tests). */
   readonly onConfirmed?: (extId: string) => void;
+  /** Called before each batch of Brevo calls; throws to stop (the leader's fencing check). */
+  readonly checkpoint?: () => Promise<void>;
 }
+
+/** A pushed state Brevo confirmed, possibly not the whole of it (an email kept, see pushOne). */
+type Outcome = RecordOutcome | { readonly ok: true; readonly state: ContactState };
 
 // Brevo clears an attribute given an empty value (ASSUMPTION, for every attribute type).
 const wire = (attributes: Readonly<Record<string, AttributeValue | null>>): Record<string, AttributeValue | ""> => {
@@ -50,19 +62,29 @@ const fullBody = (next: ContactState): ContactBody => ({
   listIds: next.lists,
 });
 
-async function pushOne(transport: BrevoTransport, { command, next }: Push): Promise<RecordOutcome> {
+async function pushOne(transport: BrevoTransport, { command, next, previous }: Push): Promise<Outcome> {
   switch (command.kind) {
     case "create":
       return transport.upsertContact(command.extId, fullBody(next));
     case "update": {
-      const outcome = await transport.updateContact(command.extId, {
-        ...(command.email === undefined ? {} : { email: command.email }),
+      const body = {
         attributes: wire(command.attributes),
         listIds: command.addLists,
         unlinkListIds: command.removeLists,
+      };
+      const outcome = await transport.updateContact(command.extId, {
+        ...(command.email === undefined ? {} : { email: command.email }),
+        ...body,
       });
       // Gone from Brevo (deleted by hand, or never created): create it whole.
       if (!outcome.ok && outcome.status === 404) return transport.upsertContact(command.extId, fullBody(next));
+      if (!outcome.ok && outcome.code === "duplicate_parameter" && command.email !== undefined) {
+        // The new email belongs to another contact: Brevo refused the whole PUT. Apply the rest
+        // (lists, attributes: a churned customer still leaves "subscribers") and keep the old email;
+        // the bookkeeping records the old one, so a later change or resync tries the email again.
+        const again = await transport.updateContact(command.extId, body);
+        return again.ok ? { ok: true, state: { ...next, email: previous?.email ?? null } } : again;
+      }
       return outcome;
     }
     case "delete":
@@ -89,25 +111,45 @@ export async function pushIncremental(
 ): Promise<PushResult> {
   const confirmed: ContactState[] = [];
   const failed: FailureInput[] = [];
-  let index = 0;
-  const worker = async () => {
-    while (index < pushes.length) {
-      const push = pushes[index++];
-      if (push === undefined) break;
-      const outcome = await pushOne(transport, push);
-      if (outcome.ok) {
-        options.onConfirmed?.(push.next.extId);
-        confirmed.push(push.next);
-      } else {
-        failed.push({
-          extId: push.next.extId,
-          code: outcome.code || `http_${outcome.status}`,
-          reason: describeFailure(outcome),
-        });
+  // Brevo down, not one contact: a few transient give-ups and no success stop the push.
+  const outage = { failures: 0, first: undefined as unknown };
+  const isOutage = () => outage.failures >= 2 && confirmed.length === 0;
+  const wave = async (list: readonly Push[]) => {
+    if (list.length === 0) return;
+    await options.checkpoint?.();
+    let index = 0;
+    const worker = async () => {
+      while (index < list.length && !isOutage()) {
+        const push = list[index++];
+        if (push === undefined) break;
+        let outcome: Outcome;
+        try {
+          outcome = await pushOne(transport, push);
+        } catch (error) {
+          if (!isRetriable(error)) throw error;
+          outage.failures++;
+          outage.first ??= error;
+          failed.push({ extId: push.next.extId, code: "unavailable", reason: String((error as Error).message) });
+          continue;
+        }
+        if (outcome.ok) {
+          options.onConfirmed?.(push.next.extId);
+          confirmed.push("state" in outcome ? outcome.state : push.next);
+        } else {
+          failed.push({
+            extId: push.next.extId,
+            code: outcome.code || `http_${outcome.status}`,
+            reason: describeFailure(outcome),
+          });
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, list.length)) }, worker));
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pushes.length)) }, worker));
+  // Owners of shared emails first, the customers sharing them after (email-owner.ts).
+  await wave(pushes.filter((p) => p.waitsForOwner !== true));
+  await wave(pushes.filter((p) => p.waitsForOwner === true));
+  if (isOutage()) throw outage.first;
   return { confirmed, failed };
 }
 
@@ -135,7 +177,8 @@ export async function pushBulk(
   const oneByOne = new Set<Push>();
   const importing: Push[] = [];
   for (const p of pushes) {
-    if (p.command.kind === "delete") oneByOne.add(p);
+    // Deletions, and customers sharing an older customer's email (after the imports settled the owner).
+    if (p.command.kind === "delete" || p.waitsForOwner === true) oneByOne.add(p);
     else if (hasAttributeChange(p.command) || (p.command.kind === "update" && p.command.addLists.length > 0)) {
       // Import needs list ids: contacts in no list at all go one by one.
       if (p.next.lists.length === 0) oneByOne.add(p);
@@ -151,6 +194,7 @@ export async function pushBulk(
   const chunks = [...imports.values()].flatMap((group) => importChunks(group, options.importMaxBytes));
   const started: { id: number; rows: { push: Push; row: ImportRow }[] }[] = [];
   for (const { lists, rows } of chunks) {
+    await options.checkpoint?.();
     const id = await transport.startImport(
       rows.map((r) => r.row),
       lists,
@@ -158,17 +202,19 @@ export async function pushBulk(
     started.push({ id, rows });
   }
   // While Brevo processes the imports: removals do not depend on their outcome.
+  await options.checkpoint?.();
   await removeFromLists(transport, pushes, oneByOne);
   const results = await transport.awaitProcesses(started.map((s) => s.id));
   for (const { id, rows } of started) {
-    const reported = Object.values(results.get(id)?.importInfo ?? {}).filter(
-      (v): v is string => typeof v === "string" && v !== "",
-    );
-    // Failure lists name identifiers; a report we cannot read (a file URL) sends the chunk one by one.
-    const unreadable = reported.some((r) => /^https?:/.test(r));
-    const named = new Set(reported.flatMap((r) => r.split(/[,;\s]+/)));
+    // The failure report: CSV files behind URLs. Fail closed: a report that cannot be fully read
+    // sends the whole chunk again one by one, which gives a definitive per-record answer.
+    const report = await transport.readImportReport(results.get(id)?.importInfo ?? {});
     for (const { push } of rows) {
-      if (unreadable || named.has(push.next.extId) || (push.next.email !== null && named.has(push.next.email))) {
+      if (
+        !report.ok ||
+        report.named.has(push.next.extId) ||
+        (push.next.email !== null && report.named.has(push.next.email))
+      ) {
         retry.add(push);
       }
     }

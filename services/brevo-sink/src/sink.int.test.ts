@@ -17,6 +17,7 @@ import { population } from "./testing/customers.ts";
 import { type FakeBrevo, startFakeBrevo } from "./testing/fake-brevo.ts";
 import { testSyncOptions, testTransport } from "./testing/harness.ts";
 import { brevoDiffersFromDesired, eventsSentTwice } from "./testing/oracle.ts";
+import { brevoContactReader, sampleDrift } from "./verify.ts";
 
 /**
  * The sink on real PostgreSQL: its migrations, its state tables, the customer_metrics adapter
@@ -151,6 +152,17 @@ describe("brevo-sink on PostgreSQL", () => {
         3,
       );
       expect(after).toMatchObject({ create: 0, update: 0, delete: 0 });
+
+      // The drift check (pnpm cli verify) reads a random sample back from Brevo: nothing differs.
+      const state = createPgSinkState(pool);
+      const drift = await sampleDrift({
+        config,
+        state,
+        source: createPgProjectionSource(pool),
+        extIds: await state.samplePushed(20),
+        getContact: brevoContactReader({ baseUrl: fake.url, apiKey: fake.apiKey }),
+      });
+      expect(drift).toMatchObject({ sampled: 20, missing: 0, vsPushed: {}, vsDesired: {} });
     } finally {
       await fake.close();
     }

@@ -3,9 +3,11 @@ import type { BrevoTransport } from "./adapters/brevo-transport.ts";
 import type { Clock } from "./adapters/clock.ts";
 import type { EventSource } from "./adapters/event-source.ts";
 import type { ProjectionSource } from "./adapters/projection-source.ts";
-import type { SinkState } from "./adapters/sink-state.ts";
+import { FencedError, type SinkState } from "./adapters/sink-state.ts";
+import type { ContactState } from "./domain/contact-state.ts";
 import { desiredContact } from "./domain/desired.ts";
-import { type DiffResult, diffContact } from "./domain/diff.ts";
+import { type DiffResult, diffContact, repairContact } from "./domain/diff.ts";
+import { nonOwners } from "./domain/email-owner.ts";
 import { decideEvent, type SinkEvent } from "./domain/events.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
@@ -16,6 +18,12 @@ import { type Push, type PushOptions, pushBulk, pushIncremental } from "./push.t
  * before, then custom events. Per page: diff against the last pushed state, push, record what Brevo
  * confirmed, then move the cursor. A crash anywhere re-runs the page; set-only commands make
  * the re-send harmless.
+ *
+ * Fencing (leader.ts): with `fence`, the pass checks before each Brevo batch that the lease still
+ * has its epoch, and every bookkeeping write commits only under that epoch. A pass that lost the
+ * lead mid-batch cannot record what it sent; it forgets the bookkeeping of every contact of that
+ * batch and queues them for a retry, so the current leader pushes them whole again afterwards and
+ * Brevo ends at the desired state even if the two passes' writes landed in the wrong order.
  */
 
 export interface SyncDeps {
@@ -38,6 +46,8 @@ export interface SyncOptions extends PushOptions {
   readonly forceMode?: "bulk" | "incremental";
   /** Called after Brevo accepted an event and before the ledger says so (crash tests). */
   readonly onEventSent?: (eventId: string) => void;
+  /** The leader's epoch (leader.ts); without it, writes are not fenced (single-instance tools, tests). */
+  readonly fence?: number;
 }
 
 export interface SyncReport {
@@ -76,14 +86,15 @@ export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<Sy
     if (page.rows.length === 0) break;
     await syncRows(deps, options, page.rows, report);
     cursor = page.cursor;
-    if (cursor !== undefined) await deps.state.setCursor(PROJECTION_CURSOR, cursor);
+    if (cursor !== undefined) await deps.state.setCursor(PROJECTION_CURSOR, cursor, options.fence);
     if (page.rows.length < options.pageSize) break;
   }
 
   // After the changes: a change may have freed what a refused contact needs (an email moved away).
   if (retryIds.length > 0) {
     deps.logger.info({ contacts: retryIds.length }, "retrying contacts Brevo refused before");
-    await syncRows(deps, options, await deps.source.byIds(retryIds), report);
+    const repair = new Set(retryIds.filter((r) => r.fenced).map((r) => r.extId));
+    await syncRows(deps, options, await deps.source.byIds(retryIds.map((r) => r.extId)), report, repair);
   }
 
   await syncEvents(deps, options, watermark, report);
@@ -94,32 +105,88 @@ export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<Sy
 export async function diffRows(
   deps: Pick<SyncDeps, "config" | "state">,
   rows: readonly CustomerReadModel[],
-): Promise<{ extId: string; result: DiffResult }[]> {
+  repair: ReadonlySet<string> = new Set(),
+): Promise<{ extId: string; result: DiffResult; previous: ContactState | undefined; row: CustomerReadModel }[]> {
   const pushed = await deps.state.loadPushed(rows.map((r) => r.customerId));
-  return rows.map((row) => ({
-    extId: row.customerId,
-    result: diffContact(desiredContact(row, deps.config), pushed.get(row.customerId), deps.config.deletedPolicy),
-  }));
+  const managed = deps.config.lists.map((l) => l.listId);
+  return rows.map((row) => {
+    const previous = pushed.get(row.customerId);
+    const desired = desiredContact(row, deps.config);
+    return {
+      extId: row.customerId,
+      // A contact a fenced pass touched: its Brevo state is unknown, the bookkeeping is no guide.
+      result: repair.has(row.customerId)
+        ? repairContact(desired, managed, deps.config.deletedPolicy)
+        : diffContact(desired, previous, deps.config.deletedPolicy),
+      previous,
+      row,
+    };
+  });
 }
 
-async function syncRows(deps: SyncDeps, options: SyncOptions, rows: readonly CustomerReadModel[], report: SyncReport) {
-  const diffs = await diffRows(deps, rows);
+/** Throws FencedError when another instance took the lead since this pass started. */
+export async function checkLease(state: Pick<SinkState, "leaseEpoch">, fence: number | undefined): Promise<void> {
+  if (fence === undefined) return;
+  const current = await state.leaseEpoch();
+  if (current !== fence) throw new FencedError(fence, current);
+}
+
+async function syncRows(
+  deps: SyncDeps,
+  options: SyncOptions,
+  rows: readonly CustomerReadModel[],
+  report: SyncReport,
+  repair: ReadonlySet<string> = new Set(),
+) {
+  const diffs = await diffRows(deps, rows, repair);
   const pushes: Push[] = [];
-  for (const { result } of diffs) {
+  // Shared emails: the oldest customer pushing one owns it and goes first (email-owner.ts).
+  const waiting = nonOwners(
+    diffs.flatMap((d) =>
+      d.result.kind === "push" ? [{ extId: d.extId, email: d.result.next.email, createdAt: d.row.createdAt }] : [],
+    ),
+  );
+  for (const { result, previous, extId } of diffs) {
     report.customers++;
     if (result.kind === "noop") report.unchanged++;
     else if (result.kind === "skip") report.skippedNoEmail++;
-    else pushes.push({ command: result.command, next: result.next });
+    else
+      pushes.push({
+        command: result.command,
+        next: result.next,
+        ...(previous === undefined ? {} : { previous }),
+        ...(waiting.has(extId) ? { waitsForOwner: true } : {}),
+      });
   }
   if (pushes.length === 0) return;
   const bulk = options.forceMode === undefined ? pushes.length >= options.bulkThreshold : options.forceMode === "bulk";
   if (bulk) report.bulkPages++;
-  const result = bulk
-    ? await pushBulk(deps.transport, pushes, options)
-    : await pushIncremental(deps.transport, pushes, options);
-  // Bookkeeping strictly after Brevo's confirmation.
-  await deps.state.savePushed(result.confirmed);
-  await deps.state.recordFailures(result.failed);
+  const checkpoint = () => checkLease(deps.state, options.fence);
+  await checkpoint();
+  let result: Awaited<ReturnType<typeof pushBulk>>;
+  try {
+    const pushOptions = { ...options, checkpoint };
+    result = bulk
+      ? await pushBulk(deps.transport, pushes, pushOptions)
+      : await pushIncremental(deps.transport, pushes, pushOptions);
+    // Bookkeeping strictly after Brevo's confirmation, and only while this pass still leads.
+    await deps.state.savePushed(
+      result.confirmed,
+      options.fence,
+      [...repair].filter((id) => result.confirmed.some((c) => c.extId === id)),
+    );
+    await deps.state.recordFailures(result.failed, options.fence);
+  } catch (error) {
+    if (error instanceof FencedError) {
+      // Some of this batch reached Brevo, maybe after the new leader's writes: make it push them again.
+      await deps.state.discardPushed(
+        pushes.map((p) => p.next.extId),
+        "pushed by a pass that lost the lead (fenced)",
+      );
+      deps.logger.warn({ contacts: pushes.length, err: error }, "fenced: lost the lead mid-pass; batch discarded");
+    }
+    throw error;
+  }
   report.pushed += result.confirmed.length;
   report.failed += result.failed.length;
   for (const f of result.failed)

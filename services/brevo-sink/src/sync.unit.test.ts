@@ -173,31 +173,6 @@ describe("sink against the fake Brevo", () => {
     expect(h.fake.counts()["importContacts"] ?? 0).toBeGreaterThanOrEqual(1);
   });
 
-  it("email collisions: the owner keeps the email, the other contact waits in failures and never blocks others", async () => {
-    const h = await harness();
-    const models = [
-      customer("cus_a", { email: "shared@example.com", currency: "usd", totalSpent: { usd: 500 } }),
-      customer("cus_b", { email: "shared@example.com", currency: "usd", totalSpent: { usd: 700 } }),
-      customer("cus_c", { email: "c@example.com" }),
-      customer("cus_bad", { email: "not-an-email" }),
-    ];
-    h.source.put(...models);
-    const r = await h.run();
-    expect(r.pushed).toBe(2);
-    expect(r.failed).toBe(2);
-    expect([...h.state.failures.values()].map((f) => [f.extId, f.code]).sort()).toEqual([
-      ["cus_b", "duplicate_parameter"],
-      ["cus_bad", "invalid_parameter"],
-    ]);
-    expect(h.fake.contactByExtId("cus_a")?.email).toBe("shared@example.com");
-
-    // Failures are retried on every run; once cus_a moves to another email, cus_b goes through.
-    h.source.put({ ...(models[0] as CustomerReadModel), email: "a@example.com" });
-    await h.run();
-    expect(h.fake.contactByExtId("cus_b")?.email).toBe("shared@example.com");
-    expect([...h.state.failures.keys()]).toEqual(["cus_bad"]);
-  });
-
   it.each(["unlink_lists", "clear_attributes", "delete_contact"] as const)("deleted customers: %s", async (policy) => {
     const h = await sinkHarness({ ...config, deletedPolicy: policy });
     open.push(h.fake);

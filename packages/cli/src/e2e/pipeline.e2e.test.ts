@@ -77,13 +77,13 @@ beforeAll(async () => {
   spawnService("projector", projectorEnv);
   spawnService("brevo-sink", {
     ...common,
-    METRICS_PORT: "0",
     BREVO_API_KEY: fake.apiKey,
     BREVO_BASE_URL: fake.url,
     SINK_CONFIG_FILE: join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml"),
     SINK_EVENTS_TOPIC: topic,
     SINK_EVENTS_GROUP_ID: uniqueName("e2e-sink-events"),
     SINK_INTERVAL_MS: "500",
+    HTTP_PORT: "0", // its internal port (/healthz, /metrics) on any free port
   });
 }, 120_000);
 

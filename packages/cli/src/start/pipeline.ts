@@ -90,7 +90,7 @@ export async function runPipeline(
         BREVO_API_KEY: brevo.apiKey,
         BREVO_BASE_URL: brevo.url,
         SINK_CONFIG_FILE: sinkConfig,
-        METRICS_PORT: String(SINK_METRICS_PORT),
+        HTTP_PORT: String(SINK_METRICS_PORT),
         // Locally, show changes within seconds; in production the default interval is gentler.
         SINK_INTERVAL_MS: env["SINK_INTERVAL_MS"] ?? "2000",
       },

@@ -4,6 +4,7 @@ import type { ExistingAttribute } from "../domain/attributes.ts";
 import type { BrevoEventRequest } from "../domain/events.ts";
 import type { AttributeValue, BrevoAttributeType } from "../domain/fields.ts";
 import type { Clock } from "./clock.ts";
+import { type ImportReport, readImportReport } from "./import-report.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.ts";
 
 /**
@@ -81,6 +82,8 @@ export interface BrevoTransport {
    * list carries no import report), or for one not in the newest 50.
    */
   awaitProcesses(ids: readonly number[]): Promise<Map<number, ProcessResult>>;
+  /** Downloads and reads the CSV failure reports a completed import names (fail closed, import-report.ts). */
+  readImportReport(info: ProcessResult["importInfo"]): Promise<ImportReport>;
   /** startImport + awaitProcesses for one import. */
   importContacts(rows: readonly ImportRow[], listIds: readonly number[]): Promise<ProcessResult>;
   createEvent(event: BrevoEventRequest): Promise<EventOutcome>;
@@ -313,6 +316,7 @@ export function createBrevoTransport(options: TransportOptions): BrevoTransport 
     },
     startImport,
     awaitProcesses,
+    readImportReport: (info) => readImportReport(info, baseFetch, options.timeoutSeconds * 1000),
     async importContacts(rows, listIds) {
       const id = await startImport(rows, listIds);
       const result = (await awaitProcesses([id])).get(id);

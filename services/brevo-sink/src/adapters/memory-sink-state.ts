@@ -1,17 +1,22 @@
 import type { ContactState } from "../domain/contact-state.ts";
-import type { EventStatus, FailureInput, SinkState } from "./sink-state.ts";
+import { retryDelayMs } from "../domain/parking.ts";
+import { type EventStatus, type FailureInput, FencedError, type SinkState } from "./sink-state.ts";
 
 /** SinkState in memory: unit tests and the benchmark. Copies on the way in and out, like a database. */
-export function createMemorySinkState(): SinkState & {
+export function createMemorySinkState(now: () => number = Date.now): SinkState & {
   readonly pushed: Map<string, ContactState>;
-  readonly failures: Map<string, FailureInput & { attempts: number }>;
+  readonly failures: Map<string, FailureInput & { attempts: number; nextAttemptAt: number }>;
   readonly ledger: Map<string, { status: EventStatus; detail?: string }>;
 } {
   const pushed = new Map<string, ContactState>();
-  const failures = new Map<string, FailureInput & { attempts: number }>();
+  const failures = new Map<string, FailureInput & { attempts: number; nextAttemptAt: number }>();
   const ledger = new Map<string, { status: EventStatus; detail?: string }>();
   const cursors = new Map<string, string>();
+  let epoch: number | undefined;
   const copy = (s: ContactState): ContactState => structuredClone(s);
+  const fenced = (fence: number | undefined) => {
+    if (fence !== undefined && fence !== epoch) throw new FencedError(fence, epoch);
+  };
   return {
     pushed,
     failures,
@@ -24,22 +29,58 @@ export function createMemorySinkState(): SinkState & {
       }
       return out;
     },
-    async savePushed(states) {
+    async savePushed(states, fence, repaired = []) {
+      fenced(fence);
       for (const s of states) {
         pushed.set(s.extId, copy(s));
-        failures.delete(s.extId);
+        if (failures.get(s.extId)?.code !== "fenced" || repaired.includes(s.extId)) failures.delete(s.extId);
       }
     },
-    async recordFailures(list) {
-      for (const f of list) failures.set(f.extId, { ...f, attempts: (failures.get(f.extId)?.attempts ?? 0) + 1 });
+    async recordFailures(list, fence) {
+      fenced(fence);
+      for (const f of list) {
+        const attempts = (failures.get(f.extId)?.attempts ?? 0) + 1;
+        failures.set(f.extId, { ...f, attempts, nextAttemptAt: now() + retryDelayMs(attempts) });
+      }
     },
     async failedExtIds(limit) {
-      return [...failures.keys()].slice(0, limit);
+      const t = now();
+      return [...failures.values()]
+        .filter((f) => f.nextAttemptAt <= t)
+        .slice(0, limit)
+        .map((f) => ({ extId: f.extId, fenced: f.code === "fenced" }));
+    },
+    async discardPushed(extIds, reason) {
+      for (const id of extIds) {
+        failures.set(id, {
+          extId: id,
+          code: "fenced",
+          reason,
+          attempts: failures.get(id)?.attempts ?? 0,
+          nextAttemptAt: now(),
+        });
+      }
+    },
+    async samplePushed(n) {
+      const ids = [...pushed.values()].filter((s) => !s.deleted).map((s) => s.extId);
+      for (let i = ids.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [ids[i], ids[j]] = [ids[j] as string, ids[i] as string];
+      }
+      return ids.slice(0, n);
+    },
+    async acquireLease() {
+      epoch = (epoch ?? 0) + 1;
+      return epoch;
+    },
+    async leaseEpoch() {
+      return epoch;
     },
     async getCursor(name) {
       return cursors.get(name);
     },
-    async setCursor(name, value) {
+    async setCursor(name, value, fence) {
+      fenced(fence);
       cursors.set(name, value);
     },
     async claimEvent({ eventId }) {

@@ -73,6 +73,17 @@ export function createPgProjectionSource(pool: Pool, options: { schema?: string 
       const { rows } = await pool.query<Row>(BY_IDS, [ids]);
       return rows.map(fromRow);
     },
+    /** The live generation, next to customer_metrics (same schema); undefined without one. */
+    async generation() {
+      const pointer = qualified("projection_pointer");
+      try {
+        const { rows } = await pool.query<{ generation: unknown }>(`SELECT generation FROM ${pointer}`);
+        return rows[0] === undefined ? undefined : String(rows[0].generation);
+      } catch (error) {
+        if ((error as { code?: string }).code === "42P01") return undefined; // no such table
+        throw error;
+      }
+    },
   };
 }
 

@@ -1,10 +1,41 @@
-import type { Pool } from "@sbs/shared";
+import { checkout, type Pool, type PoolClient } from "@sbs/shared";
 import type { ContactState } from "../domain/contact-state.ts";
 import type { AttributeValue } from "../domain/fields.ts";
-import type { EventStatus, SinkState } from "./sink-state.ts";
+import { PARK_AFTER, retryDelayMs } from "../domain/parking.ts";
+import { CONTACTS_LEASE, type EventStatus, FencedError, type SinkState } from "./sink-state.ts";
 
-/** SinkState in the sink's own Postgres tables (migrations/0001_brevo_sink_state.sql). */
+/** SinkState in the sink's own Postgres tables (migrations/0001_brevo_sink_state.sql, 0002_…). */
 export function createPgSinkState(pool: Pool): SinkState {
+  /**
+   * Inside a write transaction: the lease row under FOR SHARE, so taking the lead (an UPDATE of that
+   * row) waits for this transaction, and this transaction sees any bump committed before it.
+   */
+  const checkFence = async (client: PoolClient, fence: number | undefined) => {
+    if (fence === undefined) return;
+    const { rows } = await client.query<{ epoch: string }>(
+      "SELECT epoch FROM brevo_sink_lease WHERE name = $1 FOR SHARE",
+      [CONTACTS_LEASE],
+    );
+    const current = rows[0] === undefined ? undefined : Number(rows[0].epoch);
+    if (current !== fence) throw new FencedError(fence, current);
+  };
+  const transaction = async (fence: number | undefined, work: (client: PoolClient) => Promise<void>) => {
+    // checkout: a connection that dies mid-transaction fails the pass, it does not crash the process.
+    const { client, release } = await checkout(pool);
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      await checkFence(client, fence);
+      await work(client);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      broken = error as Error;
+      throw error;
+    } finally {
+      release(broken);
+    }
+  };
   return {
     async loadPushed(extIds) {
       const out = new Map<string, ContactState>();
@@ -27,11 +58,9 @@ export function createPgSinkState(pool: Pool): SinkState {
       }
       return out;
     },
-    async savePushed(states) {
+    async savePushed(states, fence, repaired = []) {
       if (states.length === 0) return;
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
+      await transaction(fence, async (client) => {
         await client.query(
           `INSERT INTO brevo_contact_state (ext_id, email, attributes, lists, deleted, pushed_at)
            SELECT s.ext_id, s.email, s.attributes, ARRAY(SELECT jsonb_array_elements_text(s.lists)::int), s.deleted, now()
@@ -50,31 +79,70 @@ export function createPgSinkState(pool: Pool): SinkState {
             ),
           ],
         );
-        await client.query("DELETE FROM brevo_sync_failures WHERE ext_id = ANY($1)", [states.map((s) => s.extId)]);
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
+        await client.query(
+          "DELETE FROM brevo_sync_failures WHERE ext_id = ANY($1) AND (code <> 'fenced' OR ext_id = ANY($2))",
+          [states.map((s) => s.extId), repaired],
+        );
+      });
     },
-    async recordFailures(failures) {
+    async recordFailures(failures, fence) {
       if (failures.length === 0) return;
-      await pool.query(
-        `INSERT INTO brevo_sync_failures (ext_id, code, reason)
-         SELECT f.ext_id, f.code, f.reason FROM jsonb_to_recordset($1::jsonb) AS f(ext_id text, code text, reason text)
-         ON CONFLICT (ext_id) DO UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason,
-           attempts = brevo_sync_failures.attempts + 1, last_failed_at = now()`,
-        [JSON.stringify(failures.map((f) => ({ ext_id: f.extId, code: f.code, reason: f.reason })))],
-      );
+      await transaction(fence, async (client) => {
+        // The backoff is computed in SQL from the new attempt count, with parking.ts's rule and
+        // figures: below PARK_AFTER ($4) attempts no wait; then $2 ms doubling per attempt, capped at $3 ms.
+        await client.query(
+          `INSERT INTO brevo_sync_failures AS f (ext_id, code, reason, attempts, next_attempt_at)
+           SELECT n.ext_id, n.code, n.reason, 1, now() FROM jsonb_to_recordset($1::jsonb) AS n(ext_id text, code text, reason text)
+           ON CONFLICT (ext_id) DO UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason,
+             attempts = f.attempts + 1, last_failed_at = now(),
+             next_attempt_at = now() + CASE WHEN f.attempts + 1 < $4::int THEN interval '0'
+               ELSE least($3::float8, $2::float8 * power(2, f.attempts + 1 - $4::int)) * interval '1 millisecond' END`,
+          [
+            JSON.stringify(failures.map((f) => ({ ext_id: f.extId, code: f.code, reason: f.reason }))),
+            retryDelayMs(PARK_AFTER),
+            retryDelayMs(1000),
+            PARK_AFTER,
+          ],
+        );
+      });
     },
     async failedExtIds(limit) {
-      const { rows } = await pool.query<{ ext_id: string }>(
-        "SELECT ext_id FROM brevo_sync_failures ORDER BY last_failed_at LIMIT $1",
+      const { rows } = await pool.query<{ ext_id: string; code: string }>(
+        "SELECT ext_id, code FROM brevo_sync_failures WHERE next_attempt_at <= now() ORDER BY last_failed_at LIMIT $1",
         [limit],
       );
+      return rows.map((r) => ({ extId: r.ext_id, fenced: r.code === "fenced" }));
+    },
+    async discardPushed(extIds, reason) {
+      if (extIds.length === 0) return;
+      await pool.query(
+        `INSERT INTO brevo_sync_failures AS f (ext_id, code, reason, attempts, next_attempt_at)
+         SELECT id, 'fenced', $2, 0, now() FROM unnest($1::text[]) AS id
+         ON CONFLICT (ext_id) DO UPDATE SET code = 'fenced', reason = $2, next_attempt_at = now()`,
+        [extIds, reason],
+      );
+    },
+    async samplePushed(n) {
+      const { rows } = await pool.query<{ ext_id: string }>(
+        "SELECT ext_id FROM brevo_contact_state WHERE NOT deleted ORDER BY random() LIMIT $1",
+        [n],
+      );
       return rows.map((r) => r.ext_id);
+    },
+    async acquireLease(holder) {
+      const { rows } = await pool.query<{ epoch: string }>(
+        `INSERT INTO brevo_sink_lease (name, epoch, holder) VALUES ($1, 1, $2)
+         ON CONFLICT (name) DO UPDATE SET epoch = brevo_sink_lease.epoch + 1, holder = $2, acquired_at = now()
+         RETURNING epoch`,
+        [CONTACTS_LEASE, holder],
+      );
+      return Number(rows[0]?.epoch);
+    },
+    async leaseEpoch() {
+      const { rows } = await pool.query<{ epoch: string }>("SELECT epoch FROM brevo_sink_lease WHERE name = $1", [
+        CONTACTS_LEASE,
+      ]);
+      return rows[0] === undefined ? undefined : Number(rows[0].epoch);
     },
     async getCursor(name) {
       const { rows } = await pool.query<{ value: string }>("SELECT value FROM brevo_sink_cursors WHERE name = $1", [
@@ -82,12 +150,14 @@ export function createPgSinkState(pool: Pool): SinkState {
       ]);
       return rows[0]?.value;
     },
-    async setCursor(name, value) {
-      await pool.query(
-        `INSERT INTO brevo_sink_cursors (name, value) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-        [name, value],
-      );
+    async setCursor(name, value, fence) {
+      await transaction(fence, async (client) => {
+        await client.query(
+          `INSERT INTO brevo_sink_cursors (name, value) VALUES ($1, $2)
+           ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+          [name, value],
+        );
+      });
     },
     async claimEvent({ eventId, customerId, eventName }) {
       const { rowCount } = await pool.query(

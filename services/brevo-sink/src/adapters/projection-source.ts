@@ -19,18 +19,32 @@ export interface ProjectionSource {
    * commit out of order re-reads a little (re-read rows diff to nothing, so it costs no Brevo call).
    */
   rewind?(cursor: string): string;
+  /**
+   * The projection's live generation (projector's `projection_pointer`): a change means a rebuild
+   * was switched in, and the sink diffs everything (schedule.ts). Undefined when unknown.
+   */
+  generation?(): Promise<string | undefined>;
 }
 
 /** In memory, for tests and benchmarks: every `put` is a change, as a projector write would be. */
 export function createMemoryProjectionSource(): ProjectionSource & {
   put(...models: CustomerReadModel[]): void;
+  /** Switches the live generation (a rebuild switched in). */
+  setGeneration(generation: string | undefined): void;
   readonly models: ReadonlyMap<string, CustomerReadModel>;
 } {
   const models = new Map<string, CustomerReadModel>();
   const versions = new Map<string, number>();
   let version = 0;
+  let live: string | undefined;
   return {
     models,
+    setGeneration(generation) {
+      live = generation;
+    },
+    async generation() {
+      return live;
+    },
     put(...list) {
       for (const m of list) {
         models.set(m.customerId, m);

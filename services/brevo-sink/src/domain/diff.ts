@@ -44,7 +44,11 @@ export function diffContact(
 ): DiffResult {
   switch (desired.kind) {
     case "skip":
-      return { kind: "skip", reason: desired.reason };
+      // Email removed in Stripe: the contact is no longer this customer's to keep in lists; treated
+      // like a deletion (the policy), not frozen in "subscribers" forever.
+      return pushed === undefined || pushed.deleted
+        ? { kind: "skip", reason: desired.reason }
+        : diffDeleted(pushed, deletedPolicy);
     case "deleted":
       return pushed === undefined || pushed.deleted ? NOOP : diffDeleted(pushed, deletedPolicy);
     case "contact":
@@ -111,7 +115,8 @@ function diffDeleted(pushed: ContactState, policy: DeletedPolicy): DiffResult {
       return {
         kind: "push",
         command: { kind: "update", extId: pushed.extId, attributes, addLists: [], removeLists: pushed.lists },
-        next: { ...pushed, attributes: { ...pushed.attributes, ...attributes }, lists: [] },
+        // `deleted`: the sink is done with this contact (no custom events, no further diffs).
+        next: { ...pushed, attributes: { ...pushed.attributes, ...attributes }, lists: [], deleted: true },
       };
     }
     default: {
@@ -119,4 +124,41 @@ function diffDeleted(pushed: ContactState, policy: DeletedPolicy): DiffResult {
       return never;
     }
   }
+}
+
+/**
+ * A contact whose Brevo state is unknown (a fenced pass may have overwritten it after the
+ * leader's write): set everything the sink manages, without relying on what was last pushed.
+ * Every mapped attribute (clears included), the email, every desired list added and every other
+ * managed list removed; a deleted or email-less customer gets its policy against all managed lists.
+ */
+export function repairContact(
+  desired: Desired,
+  managedLists: readonly number[],
+  deletedPolicy: DeletedPolicy,
+): DiffResult {
+  if (desired.kind !== "contact") {
+    const unknown: ContactState = {
+      extId: desired.extId,
+      email: null,
+      attributes: {},
+      lists: [...managedLists],
+      deleted: false,
+    };
+    return diffDeleted(unknown, deletedPolicy);
+  }
+  const state = desired.state;
+  if (state.email === null) return NOOP;
+  return {
+    kind: "push",
+    command: {
+      kind: "update",
+      extId: state.extId,
+      email: state.email,
+      attributes: { ...state.attributes },
+      addLists: state.lists,
+      removeLists: minus(managedLists, state.lists),
+    },
+    next: state,
+  };
 }

@@ -99,11 +99,22 @@ const cases: [string, Desired, ContactState | undefined, DeletedPolicy, DiffResu
     { kind: "noop" },
   ],
   [
-    "no email: skipped",
+    "no email, never pushed: skipped",
+    { kind: "skip", extId: "cus_1", reason: "no_email" },
+    undefined,
+    "unlink_lists",
+    { kind: "skip", reason: "no_email" },
+  ],
+  [
+    "email removed in Stripe: the deletion policy applies (not frozen in its lists)",
     { kind: "skip", extId: "cus_1", reason: "no_email" },
     state(),
     "unlink_lists",
-    { kind: "skip", reason: "no_email" },
+    {
+      kind: "push",
+      command: { kind: "update", extId: "cus_1", attributes: {}, addLists: [], removeLists: [1, 2] },
+      next: state({ lists: [], deleted: true }),
+    },
   ],
   [
     "deleted, never pushed: nothing",
@@ -120,7 +131,7 @@ const cases: [string, Desired, ContactState | undefined, DeletedPolicy, DiffResu
     {
       kind: "push",
       command: { kind: "update", extId: "cus_1", attributes: {}, addLists: [], removeLists: [1, 2] },
-      next: state({ lists: [] }),
+      next: state({ lists: [], deleted: true }),
     },
   ],
   [
@@ -131,7 +142,7 @@ const cases: [string, Desired, ContactState | undefined, DeletedPolicy, DiffResu
     {
       kind: "push",
       command: { kind: "update", extId: "cus_1", attributes: { TOTAL_SPENT: null }, addLists: [], removeLists: [1, 2] },
-      next: state({ attributes: { TOTAL_SPENT: null, PLAN_NAME: null }, lists: [] }),
+      next: state({ attributes: { TOTAL_SPENT: null, PLAN_NAME: null }, lists: [], deleted: true }),
     },
   ],
   [
@@ -170,7 +181,9 @@ describe("diffContact", () => {
     for (const [, desired, pushed, policy] of cases) {
       const first = diffContact(desired, pushed, policy);
       if (first.kind !== "push") continue;
-      expect(diffContact(desired, first.next, policy)).toEqual(desired.kind === "skip" ? first : { kind: "noop" });
+      expect(diffContact(desired, first.next, policy)).toEqual(
+        desired.kind === "skip" ? { kind: "skip", reason: "no_email" } : { kind: "noop" },
+      );
     }
   });
 });

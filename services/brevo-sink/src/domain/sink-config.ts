@@ -91,7 +91,9 @@ const rawSchema = z.strictObject({
       custom: z.array(customList).default([]),
     })
     .default({ custom: [] }),
-  deleted_customers: z.enum(DELETED_POLICIES).default("unlink_lists"),
+  // Default delete_contact (issue #11): a Stripe deletion is often an erasure request; keeping the contact
+  // would keep its PII in Brevo and let automations email the person.
+  deleted_customers: z.enum(DELETED_POLICIES).default("delete_contact"),
   events: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -43,7 +43,7 @@ export interface RequestLogEntry {
   readonly fault: FaultKind | undefined;
 }
 
-export type FaultKind = "5xx" | "timeout" | "apply-then-fail" | "429";
+export type FaultKind = "5xx" | "timeout" | "apply-then-fail" | "429" | "403";
 export interface Fault {
   readonly kind: FaultKind;
   /** Operation ids (createContact, updateContact, importContacts, createEvent…); all when absent. */
@@ -70,6 +70,21 @@ export interface FakeBrevoOptions {
   /** Attributes a new Brevo account has. ASSUMPTION: FIRSTNAME, LASTNAME and SMS, all text. */
   readonly attributes?: Readonly<Record<string, AttributeType>>;
   readonly now?: () => number;
+  /** Each request waits a random 0..maxMs before it is handled (seeded), so parallel calls race. */
+  readonly latency?: { readonly maxMs: number; readonly seed: number };
+  /**
+   * How `GET /processes/{id}` reports import failures: `csv` (default) as Brevo's SDK documents,
+   * URLs of CSV files the fake serves; `identifiers`, comma-separated ids inline (what this fake
+   * used to do, for checking that the sink does not take it for "no failures").
+   */
+  readonly importReports?: "csv" | "identifiers";
+  /**
+   * The undocumented behaviours the sink relies on (README "Brevo behaviour assumed"), switchable
+   * to the opposite so the live self-test can be shown to catch them: `emptyClears` ("" clears an
+   * attribute of any type; false: ignored, as the document's "values not matching the type will be
+   * ignored" could mean), `importExtId` (EXT_ID in an import row sets the ext_id; false: ignored).
+   */
+  readonly assumptions?: { readonly emptyClears?: boolean; readonly importExtId?: boolean };
 }
 
 interface Process {
@@ -114,6 +129,8 @@ export interface FakeBrevo {
   readonly events: readonly FakeEvent[];
   readonly attributes: ReadonlyMap<string, AttributeType>;
   readonly log: readonly RequestLogEntry[];
+  /** Report files served under /files/ (import failure reports), by URL path. */
+  readonly files: Map<string, string>;
   /** Values dropped because the attribute is missing or the type is wrong (Brevo says nothing). */
   readonly ignoredValues: readonly { readonly attribute: string; readonly value: unknown; readonly why: string }[];
   /** Requests per operation id. */
@@ -150,6 +167,12 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
   let nextContactId = 1;
   let nextProcessId = 1;
   const pending = new Set<NodeJS.Timeout>();
+  const files = new Map<string, string>();
+  // Lists created through the API (the sink's configured list ids are taken on trust, as before).
+  const lists = new Set<number>();
+  let nextListId = 1000;
+  let baseUrl = "";
+  const latencyRng = mulberry32(options.latency?.seed ?? 1);
 
   // --- identity indexes: Brevo keeps email, SMS and ext_id unique
   const findBy = (pred: (c: FakeContact) => boolean): FakeContact | undefined => {
@@ -183,6 +206,10 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
       }
       // ASSUMPTION: an empty string (or null) clears an attribute of any type.
       if (value === "" || value === null) {
+        if (options.assumptions?.emptyClears === false) {
+          ignoredValues.push({ attribute: name, value, why: "empty value ignored (assumption switched off)" });
+          continue;
+        }
         if (eraseEmpty) delete c.attributes[name];
         continue;
       }
@@ -305,6 +332,46 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
           }
           attributes.set(name, type as AttributeType);
           return [201, undefined];
+        },
+      },
+      {
+        method: "DELETE",
+        pattern: /^\/contacts\/attributes\/([a-z]+)\/([^/]+)$/,
+        operation: "deleteAttribute",
+        group: "contacts",
+        handler: ({ params }) => {
+          const name = params[1] ?? "";
+          if (!attributes.has(name)) throw new HttpError(404, "document_not_found", "Attribute does not exist");
+          attributes.delete(name);
+          for (const c of contacts.values()) delete c.attributes[name];
+          return [204, undefined];
+        },
+      },
+      {
+        method: "POST",
+        pattern: /^\/contacts\/lists$/,
+        operation: "createList",
+        group: "contacts",
+        handler: ({ body }) => {
+          if (typeof body["name"] !== "string" || body["name"] === "")
+            throw new HttpError(400, "missing_parameter", "name is required");
+          if (!Number.isInteger(body["folderId"]))
+            throw new HttpError(400, "missing_parameter", "folderId is required");
+          const id = nextListId++;
+          lists.add(id);
+          return [201, { id }];
+        },
+      },
+      {
+        method: "DELETE",
+        pattern: /^\/contacts\/lists\/(\d+)$/,
+        operation: "deleteList",
+        group: "contacts",
+        handler: ({ params }) => {
+          const id = Number(params[0]);
+          if (!lists.delete(id)) throw new HttpError(404, "document_not_found", "List ID does not exist");
+          for (const c of contacts.values()) c.listIds.delete(id);
+          return [204, undefined];
         },
       },
       {
@@ -435,7 +502,9 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
           const erase = body["emptyContactsAttributes"] === true;
           const timer = setTimeout(() => {
             pending.delete(timer);
-            process.info = { import: applyImport(rows as Record<string, unknown>[], listIds, update, erase) };
+            process.info = {
+              import: applyImport(process.id, rows as Record<string, unknown>[], listIds, update, erase),
+            };
             process.status = "completed";
           }, options.importDelayMs ?? 10);
           pending.add(timer);
@@ -498,20 +567,34 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
     ];
 
   /**
-   * ASSUMPTION: an import row is matched by attributes.EXT_ID first, then by email; failures are
-   * reported in the process's info.import as comma-separated identifiers (ext_id, else email).
+   * ASSUMPTION: an import row is matched by attributes.EXT_ID first, then by email. Failures are
+   * reported in the process's info.import as URLs of CSV files (Brevo's SDK documents "URL to CSV
+   * file containing …"); the file layout is not documented: here a header `EMAIL,EXT_ID,REASON`
+   * and one line per refused row.
    */
-  function applyImport(rows: Record<string, unknown>[], listIds: number[], update: boolean, erase: boolean) {
-    const report: Record<string, string[]> = { invalid_emails: [], duplicate_email_id: [], duplicate_ext_id: [] };
+  function applyImport(
+    processId: number,
+    rows: Record<string, unknown>[],
+    listIds: number[],
+    update: boolean,
+    erase: boolean,
+  ) {
+    const report: Record<string, { email: string; extId: string }[]> = {
+      invalid_emails: [],
+      duplicate_email_id: [],
+      duplicate_ext_id: [],
+    };
     for (const row of rows) {
       const attrs = { ...((row["attributes"] ?? {}) as Record<string, unknown>) };
-      const extId = typeof attrs["EXT_ID"] === "string" ? attrs["EXT_ID"] : undefined;
+      const extId =
+        typeof attrs["EXT_ID"] === "string" && options.assumptions?.importExtId !== false ? attrs["EXT_ID"] : undefined;
       const email = typeof row["email"] === "string" ? row["email"] : undefined;
+      const who = { email: email ?? "", extId: extId ?? "" };
       let existing: FakeContact | undefined;
       try {
         existing = matchContact(extId, email, undefined);
       } catch {
-        report["duplicate_email_id"]?.push(extId ?? email ?? "?");
+        report["duplicate_email_id"]?.push(who);
         continue;
       }
       if (existing && !update) continue;
@@ -523,7 +606,6 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
           for (const id of listIds) d.listIds.add(id);
         });
       } catch (error) {
-        const who = extId ?? email ?? "?";
         if (error instanceof HttpError && error.code === "invalid_parameter") report["invalid_emails"]?.push(who);
         else if (error instanceof HttpError && error.metadata?.["duplicate_identifiers"]?.toString() === "ext_id") {
           report["duplicate_ext_id"]?.push(who);
@@ -531,7 +613,20 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
       }
     }
     const info: Record<string, string> = {};
-    for (const [k, v] of Object.entries(report)) if (v.length > 0) info[k] = v.join(",");
+    for (const [kind, refused] of Object.entries(report)) {
+      if (refused.length === 0) continue;
+      if (options.importReports === "identifiers") {
+        info[kind] = refused.map((r) => r.extId || r.email).join(",");
+        continue;
+      }
+      const path = `/files/import-${processId}-${kind}.csv`;
+      const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+      files.set(
+        path,
+        ["EMAIL,EXT_ID,REASON", ...refused.map((r) => [r.email, r.extId, kind].map(quote).join(","))].join("\n"),
+      );
+      info[kind] = `${baseUrl}${path}`;
+    }
     return info;
   }
 
@@ -577,6 +672,16 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://fake");
+    if (options.latency !== undefined) {
+      const ms = latencyRng() * options.latency.maxMs;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    }
+    // Report files: plain downloads outside the API (no api-key, no rate limit), like a file store link.
+    if (req.method === "GET" && url.pathname.startsWith("/files/")) {
+      const file = files.get(url.pathname);
+      if (file === undefined) return void res.writeHead(404).end();
+      return void res.writeHead(200, { "content-type": "text/csv" }).end(file);
+    }
     const path = url.pathname.replace(/^\/v3/, "");
     const query = Object.fromEntries(url.searchParams);
     const raw = await readBody(req);
@@ -610,6 +715,9 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
     }
     const fault = takeFault(operation);
     if (fault === "429") return send(429, { code: "too_many_requests", message: "injected 429" }, fault);
+    // As after an egress-IP change under Brevo's IP allow-list, or a revoked permission.
+    if (fault === "403")
+      return send(403, { code: "permission_denied", message: "injected: unrecognised IP address" }, fault);
     if (fault === "5xx") return send(503, { code: "internal_error", message: "injected failure" }, fault);
     if (fault === "timeout") {
       // The request is never applied; the connection is dropped after the client gave up.
@@ -647,6 +755,7 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
 
   return {
     url: `http://127.0.0.1:${port}/v3`,
@@ -655,6 +764,7 @@ export async function startFakeBrevo(options: FakeBrevoOptions = {}): Promise<Fa
     events,
     attributes,
     log,
+    files,
     ignoredValues,
     counts: () => {
       const out: Record<string, number> = {};

@@ -71,9 +71,17 @@ export async function sinkHarness(
     state,
     source,
     events,
-    run: (options: Partial<SyncOptions> = {}, over: { state?: SinkState } = {}) =>
+    run: (options: Partial<SyncOptions> = {}, over: { state?: SinkState; transport?: BrevoTransport } = {}) =>
       syncOnce(
-        { config, source, events, state: over.state ?? state, transport, logger, clock: systemClock },
+        {
+          config,
+          source,
+          events,
+          state: over.state ?? state,
+          transport: over.transport ?? transport,
+          logger,
+          clock: systemClock,
+        },
         { ...testSyncOptions, ...options },
       ),
   };

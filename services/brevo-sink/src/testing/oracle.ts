@@ -16,11 +16,8 @@ export function brevoDiffersFromDesired(
   for (const m of models) {
     const d = desiredContact(m, config);
     const c = fake.contactByExtId(m.customerId);
-    if (d.kind === "skip") {
-      if (c) problems.push(`${m.customerId}: has no email but exists in Brevo`);
-      continue;
-    }
-    if (d.kind === "deleted") {
+    // A customer without email (removed in Stripe) is treated like a deleted one (diff.ts).
+    if (d.kind === "skip" || d.kind === "deleted") {
       if (!c) continue;
       if (config.deletedPolicy === "delete_contact") problems.push(`${m.customerId}: deleted customer still in Brevo`);
       else if (c.listIds.size > 0) problems.push(`${m.customerId}: deleted customer still in lists ${[...c.listIds]}`);
