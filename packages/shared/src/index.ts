@@ -24,6 +24,7 @@ export {
   type CheckedOutClient,
   checkout,
   createPool,
+  inTransaction,
   type MigrationConfig,
   migrate,
   migrationsTableFor,

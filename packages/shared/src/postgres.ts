@@ -56,6 +56,27 @@ export async function checkout(pool: pg.Pool): Promise<CheckedOutClient> {
   };
 }
 
+/**
+ * Runs `work` in one transaction on a checked-out client: COMMIT when it resolves, ROLLBACK and
+ * rethrow when it throws (the client is then discarded, as its connection may be the cause).
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const { client, release } = await checkout(pool);
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    release(broken);
+  }
+}
+
 export interface MigrationConfig {
   url: string;
   /** Folder of `NNNN_name.sql` files with `-- Up Migration` / `-- Down Migration` sections. */

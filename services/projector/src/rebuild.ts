@@ -1,4 +1,4 @@
-import { checkout, type Logger } from "@sbs/shared";
+import { checkout, inTransaction, type Logger } from "@sbs/shared";
 import type { KafkaConfig } from "kafkajs";
 import type { ProjectorConfig } from "./config.ts";
 import { createTopicConsumer } from "./consumer/topic-consumer.ts";
@@ -74,18 +74,10 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
       const from = (await nextOffsets(runtime.pool, generation, topic)).get(m.partition) ?? 0n;
       if (low <= from) continue;
       const at = { generation, topic, partition: m.partition };
-      const { client, release } = await checkout(runtime.pool);
-      try {
-        await client.query("BEGIN");
+      await inTransaction(runtime.pool, async (client) => {
         await recordGap(client, at, from, low - 1n, "rebuild: deleted from the log before this generation");
         await advanceOffset(client, at, low, { applied: 0, deadLettered: 0 });
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      } finally {
-        release();
-      }
+      });
       err.write(
         `rebuild: ${topic}[${m.partition}] starts at offset ${low}: offsets ${from}..${low - 1n} were deleted from the log (recorded in offset_gap)\n`,
       );

@@ -1,4 +1,4 @@
-import { checkout, type Pool, type PoolClient } from "@sbs/shared";
+import { inTransaction, type Pool, type PoolClient } from "@sbs/shared";
 import type { ContactState } from "../domain/contact-state.ts";
 import type { AttributeValue } from "../domain/fields.ts";
 import { PARK_AFTER, retryDelayMs } from "../domain/parking.ts";
@@ -19,23 +19,12 @@ export function createPgSinkState(pool: Pool): SinkState {
     const current = rows[0] === undefined ? undefined : Number(rows[0].epoch);
     if (current !== fence) throw new FencedError(fence, current);
   };
-  const transaction = async (fence: number | undefined, work: (client: PoolClient) => Promise<void>) => {
-    // checkout: a connection that dies mid-transaction fails the pass, it does not crash the process.
-    const { client, release } = await checkout(pool);
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
+  const transaction = (fence: number | undefined, work: (client: PoolClient) => Promise<void>) =>
+    inTransaction(pool, async (client) => {
       await checkFence(client, fence);
       await work(client);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      broken = error as Error;
-      throw error;
-    } finally {
-      release(broken);
-    }
-  };
+    });
+
   return {
     async loadPushed(extIds) {
       const out = new Map<string, ContactState>();

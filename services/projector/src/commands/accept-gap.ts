@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { checkout, createKafka, createLogger, createPool } from "@sbs/shared";
+import { createKafka, createLogger, createPool, inTransaction } from "@sbs/shared";
 import { loadProjectorConfig } from "../config.ts";
 import { clearHalt, halts, recordGap } from "../store/partition-state.ts";
 import { livePointer } from "../store/positions.ts";
@@ -66,18 +66,15 @@ export const acceptGapCommand: Command = {
         deps.err.write(`${topic} has no partition ${partition}\n`);
         return 1;
       }
-      const { client, release } = await checkout(pool);
-      let from: bigint;
-      try {
-        await client.query("BEGIN");
+      const from = await inTransaction(pool, async (client) => {
         const { rows } = await client.query<{ next_offset: string }>(
           `SELECT next_offset FROM processed_offset WHERE generation = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
           [generation, topic, partition],
         );
-        from = BigInt(rows[0]?.next_offset ?? 0);
+        const stored = BigInt(rows[0]?.next_offset ?? 0);
         const to = BigInt(low);
-        if (to > from) {
-          await recordGap(client, { generation, topic, partition }, from, to - 1n, "accepted: deleted from the log");
+        if (to > stored) {
+          await recordGap(client, { generation, topic, partition }, stored, to - 1n, "accepted: deleted from the log");
           await client.query(
             `INSERT INTO processed_offset (generation, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
              ON CONFLICT (generation, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,
@@ -86,13 +83,8 @@ export const acceptGapCommand: Command = {
           );
         }
         await clearHalt(client, { generation, topic, partition });
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      } finally {
-        release();
-      }
+        return stored;
+      });
       deps.out.write(
         `${topic}[${partition}]: offsets ${from}..${BigInt(low) - 1n} accepted as a gap (offset_gap); generation ${generation} continues at ${low}\n`,
       );
