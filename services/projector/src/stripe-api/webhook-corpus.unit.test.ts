@@ -67,8 +67,13 @@ const resourceOf = (type: string, resources: Record<string, unknown>): string | 
   return parts[0] !== undefined && parts[0] in resources ? parts[0] : null;
 };
 
-describe.skipIf(!existsSync(FIXTURES))("Stripe's webhook list in the current shape", () => {
-  const resources = (JSON.parse(readFileSync(FIXTURES, "utf8")) as { resources: Record<string, unknown> }).resources;
+const HAVE_FIXTURES = existsSync(FIXTURES);
+
+describe.skipIf(!HAVE_FIXTURES)("Stripe's webhook list in the current shape", () => {
+  // vitest still runs a skipped describe's body to collect it: read the fixtures only when present.
+  const resources = HAVE_FIXTURES
+    ? (JSON.parse(readFileSync(FIXTURES, "utf8")) as { resources: Record<string, unknown> }).resources
+    : {};
   const types = webhookEventTypes();
   const cases = types.map((type) => ({ type, resource: resourceOf(type, resources) }));
 
