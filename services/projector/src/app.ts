@@ -1,10 +1,9 @@
 import type { AddressInfo } from "node:net";
-import type { Logger } from "@sbs/shared";
+import { createInternalServer, type Logger, registerDefaultMetrics } from "@sbs/shared";
 import type { KafkaConfig } from "kafkajs";
 import type { Registry } from "prom-client";
 import type { ProjectorConfig } from "./config.ts";
 import { createTopicConsumer, type HaltedPartition } from "./consumer/topic-consumer.ts";
-import { createHttpServer } from "./http-server.ts";
 import { createProjectorMetrics, type ProjectorMetrics } from "./metrics.ts";
 import { createRuntime } from "./runtime.ts";
 import { livePointer } from "./store/positions.ts";
@@ -56,11 +55,17 @@ export function createProjector(config: ProjectorConfig, opts: ProjectorOptions)
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
   });
   let stopping: Promise<void> | undefined;
-  const http = createHttpServer(metrics.registry, () => ({
-    ok: consumer.healthy && stopping === undefined,
-    // A halted partition is not healthy, though the process goes on with the others.
-    detail: { generation: generation.current, topic: config.kafka.topic, halted: consumer.halted },
-  }));
+  // process_* and nodejs_* (CPU, RSS, heap, event-loop lag, GC) beside the projector's own.
+  registerDefaultMetrics(metrics.registry);
+  const http = createInternalServer({
+    metrics: () => metrics.registry.metrics(),
+    contentType: metrics.registry.contentType,
+    health: () => ({
+      ok: consumer.healthy && stopping === undefined,
+      // A halted partition is not healthy, though the process goes on with the others.
+      detail: { generation: generation.current, topic: config.kafka.topic, halted: consumer.halted },
+    }),
+  });
 
   return {
     metrics,

@@ -1,3 +1,4 @@
+import { cursorParams, PAST_CURSOR } from "@sbs/brevo-sink/change-feed";
 import { endpointsFromEnv, stackStatus } from "@sbs/infra";
 import { type PriceFact, STRIPE_MRR_RULES, type SubscriptionFact, unpricedSubscriptions } from "@sbs/projector/domain";
 import { Kafka, logLevel } from "kafkajs";
@@ -229,19 +230,16 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
 }
 
 /**
- * Customers changed past the sink's cursor ("g<generation>:<xid>|<customer_id>" over the
- * projector's change feed, see the sink's pg-projection-source.ts): not pushed yet. Without a
- * cursor, or with one of another generation, every customer is.
+ * Customers changed past the sink's cursor in the projector's change feed: not pushed yet.
+ * Without a cursor, or with one of another generation, every customer is.
  */
 export async function sinkBacklog(db: Pick<pg.Client, "query">): Promise<number> {
   const cursor = (await db.query("SELECT value FROM brevo_sink_cursors WHERE name = 'projection'")).rows[0]?.value as
     | string
     | undefined;
-  const feed = cursor === undefined ? undefined : /^g(\d+):(\d+)\|(.*)$/s.exec(cursor);
   const { rows } = await db.query(
-    `SELECT count(*) AS n FROM customer_changes
-     WHERE $1::integer IS NULL OR generation <> $1 OR (change_xid, customer_id) > ($2::xid8, $3::text)`,
-    [feed ? Number(feed[1]) : null, feed?.[2] ?? "0", feed?.[3] ?? ""],
+    `SELECT count(*) AS n FROM customer_changes c WHERE ${PAST_CURSOR}`,
+    cursorParams(cursor),
   );
   return Number(rows[0]?.n ?? 0);
 }

@@ -1,5 +1,6 @@
 import type { Pool } from "@sbs/shared";
 import type { CustomerReadModel } from "../domain/read-model.ts";
+import { cursorAt, cursorParams, PAST_CURSOR } from "./change-feed.ts";
 import type { ProjectionSource } from "./projection-source.ts";
 
 /**
@@ -22,27 +23,13 @@ import type { ProjectionSource } from "./projection-source.ts";
 const changedSince = (relation: string) => `
   SELECT c.*, c.change_xid::text AS sink_change_xid
   FROM ${relation} c
-  WHERE ($1::integer IS NULL OR c.generation <> $1 OR (c.change_xid, c.customer_id) > ($2::xid8, $3::text))
+  WHERE ${PAST_CURSOR}
     AND c.change_xid < pg_snapshot_xmin(pg_current_snapshot())
   ORDER BY c.change_xid, c.customer_id
   LIMIT $4`;
 const byIds = (relation: string) => `SELECT * FROM ${relation} WHERE customer_id = ANY($1)`;
 
 type Row = Record<string, unknown>;
-
-interface FeedCursor {
-  readonly generation: number;
-  readonly xid: string;
-  readonly customerId: string;
-}
-
-const CURSOR = /^g(\d+):(\d+)\|(.*)$/s;
-
-function parseCursor(cursor: string | undefined): FeedCursor | undefined {
-  const m = cursor === undefined ? null : CURSOR.exec(cursor);
-  if (m === null) return undefined; // none yet, or the earlier timestamp cursor: start over
-  return { generation: Number(m[1]), xid: m[2] ?? "0", customerId: m[3] ?? "" };
-}
 
 export function createPgProjectionSource(pool: Pool, options: { schema?: string | undefined } = {}): ProjectionSource {
   const qualified = (name: string) =>
@@ -51,21 +38,13 @@ export function createPgProjectionSource(pool: Pool, options: { schema?: string 
   const BY_IDS = byIds(qualified("customer_metrics"));
   return {
     async changedSince(cursor, limit) {
-      const at = parseCursor(cursor);
-      const { rows } = await pool.query<Row>(CHANGED_SINCE, [
-        at?.generation ?? null,
-        at?.xid ?? "0",
-        at?.customerId ?? "",
-        limit,
-      ]);
+      const { rows } = await pool.query<Row>(CHANGED_SINCE, [...cursorParams(cursor), limit]);
       // The view shows one generation (the live one); a cursor of another one matched every row.
       const last = rows[rows.length - 1];
       return {
         rows: rows.map(fromRow),
         cursor:
-          last === undefined
-            ? cursor
-            : `g${String(last["generation"])}:${String(last["sink_change_xid"])}|${String(last["customer_id"])}`,
+          last === undefined ? cursor : cursorAt(last["generation"], last["sink_change_xid"], last["customer_id"]),
       };
     },
     async byIds(ids) {
