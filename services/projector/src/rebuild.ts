@@ -69,9 +69,10 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
     const targets = new Map(marks.map((p) => [p.partition, BigInt(p.high)] as const));
     // A rebuild folds the log as it is: offsets already deleted from it (retention, deleteRecords)
     // are recorded as the new generation's gap, said here, and never looked for.
+    const before = await nextOffsets(runtime.pool, generation, topic);
     for (const m of marks) {
       const low = BigInt(m.low);
-      const from = (await nextOffsets(runtime.pool, generation, topic)).get(m.partition) ?? 0n;
+      const from = before.get(m.partition) ?? 0n;
       if (low <= from) continue;
       const at = { generation, topic, partition: m.partition };
       await inTransaction(runtime.pool, async (client) => {

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { createKafka, createLogger, createPool, inTransaction } from "@sbs/shared";
 import { loadProjectorConfig } from "../config.ts";
-import { clearHalt, halts, recordGap } from "../store/partition-state.ts";
+import { clearHalts, halts, recordGap } from "../store/partition-state.ts";
 import { livePointer } from "../store/positions.ts";
 import type { Command } from "./command.ts";
 
@@ -82,7 +82,7 @@ export const acceptGapCommand: Command = {
             [generation, topic, partition, to.toString()],
           );
         }
-        await clearHalt(client, { generation, topic, partition });
+        await clearHalts(client, { generation, topic }, [partition]);
         return stored;
       });
       deps.out.write(

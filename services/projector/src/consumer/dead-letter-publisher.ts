@@ -80,7 +80,7 @@ export function createDeadLetterPublisher(deps: {
         partition,
         letters.map((l) => l.offset),
       );
-      const toSend: DeadLetterInput[] = [];
+      const toSend: (DeadLetterInput & { readonly fingerprint: string })[] = [];
       const resolved: { offset: string; dlqOffset: string | null }[] = [];
       for (const letter of letters) {
         const fingerprint = recordFingerprint(letter.key, letter.value);
@@ -95,7 +95,7 @@ export function createDeadLetterPublisher(deps: {
             continue;
           }
         }
-        toSend.push(letter);
+        toSend.push({ ...letter, fingerprint });
       }
       if (toSend.length > 0) {
         const searchFrom = await endOffset(dlqTopic, dlqPartition);
@@ -107,7 +107,7 @@ export function createDeadLetterPublisher(deps: {
           errorClass: l.errorClass,
           reason: l.reason,
           attempts: l.attempts,
-          fingerprint: recordFingerprint(l.key, l.value),
+          fingerprint: l.fingerprint,
         }));
         await recordPending(deps.pool, topic, partition, pending);
         try {

@@ -74,9 +74,18 @@ export function createTopicConsumer(opts: TopicConsumerOptions) {
 
   const at = (partition: number) => ({ generation: opts.generation.current, topic: opts.topic, partition });
 
+  /** Forgets a halt in memory and in /metrics (the partition stays paused until resumed). */
+  const forget = (partition: number) => {
+    const was = halted.get(partition);
+    if (was === undefined) return false;
+    halted.delete(partition);
+    opts.metrics.halted.remove({ topic: opts.topic, partition: String(partition), reason: was.reason });
+    return true;
+  };
+
   const halt = async (partition: number, reason: HaltReason, detail: string) => {
     consumer?.pause([{ topic: opts.topic, partitions: [partition] }]);
-    const first = !halted.has(partition);
+    const first = !forget(partition); // a new reason replaces the old one's metric series
     halted.set(partition, { partition, reason, detail });
     verifying.delete(partition);
     opts.metrics.lag.remove({ topic: opts.topic, partition: String(partition) });
@@ -88,10 +97,7 @@ export function createTopicConsumer(opts: TopicConsumerOptions) {
   };
 
   const unhalt = (partition: number) => {
-    const was = halted.get(partition);
-    if (was === undefined) return;
-    halted.delete(partition);
-    opts.metrics.halted.remove({ topic: opts.topic, partition: String(partition), reason: was.reason });
+    if (!forget(partition)) return;
     consumer?.resume([{ topic: opts.topic, partitions: [partition] }]);
     log.info({ partition }, "partition resumed");
   };
@@ -157,11 +163,7 @@ export function createTopicConsumer(opts: TopicConsumerOptions) {
     );
     // A halt whose row is gone was cleared by an operator (or its recording failed): check again.
     const cleared = [...halted.keys()].filter((p) => !recorded.has(p));
-    for (const p of cleared) {
-      const was = halted.get(p);
-      halted.delete(p);
-      if (was) opts.metrics.halted.remove({ topic: opts.topic, partition: String(p), reason: was.reason });
-    }
+    for (const p of cleared) forget(p);
     if (cleared.length > 0) {
       log.info({ partitions: cleared }, "halts cleared; checking those partitions again");
       await checkPartitions(cleared);

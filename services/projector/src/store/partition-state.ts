@@ -43,14 +43,6 @@ export async function halts(db: Db, generation: number, topic?: string): Promise
   return rows;
 }
 
-export async function clearHalt(db: Db, at: { generation: number; topic: string; partition: number }) {
-  await db.query("DELETE FROM partition_halt WHERE generation = $1 AND topic = $2 AND partition = $3", [
-    at.generation,
-    at.topic,
-    at.partition,
-  ]);
-}
-
 export async function clearHalts(db: Db, at: { generation: number; topic: string }, partitions: readonly number[]) {
   if (partitions.length === 0) return;
   await db.query("DELETE FROM partition_halt WHERE generation = $1 AND topic = $2 AND partition = ANY($3::int[])", [
