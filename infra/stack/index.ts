@@ -100,6 +100,8 @@ export async function stackDown(env: Env, say: Say): Promise<void> {
     rmSync(dockerStateFile(env), { force: true });
   }
   await localDown(env, say);
+  // An env file naming a stopped stack would send the next command to dead ports.
+  rmSync(join(stateDir(env), "env"), { force: true });
 }
 
 /** `pnpm stack:status`: what is running and whether it answers. */

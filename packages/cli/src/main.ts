@@ -6,6 +6,7 @@ import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
 import { commands as projectorCommands } from "@sbs/projector/commands";
 import { FOLD_USAGE, parseFoldArgs, runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
+import { commandEnv } from "./command-env.ts";
 import { runDemo } from "./demo/command.ts";
 import { runRedrive } from "./redrive/command.ts";
 import { runPipeline } from "./start/pipeline.ts";
@@ -21,6 +22,11 @@ interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
+/**
+ * What the environment says, completed with the local stack `pnpm stack:up`/`pnpm start` runs
+ * here. `start` and `status` take process.env: they find (or start) the stack themselves.
+ */
+const env = commandEnv(process.env);
 const out = process.stdout;
 const err = process.stderr;
 
@@ -72,28 +78,28 @@ const stripeCommand = (name: keyof typeof ingestCommands): CliCommand => ({
       out.write(`${ingestCommands[name].usage.trimEnd()}\n`);
       return 0;
     }
-    return ingestCommands[name].run(argv, commandDepsFromEnv(process.env, out, err));
+    return ingestCommands[name].run(argv, commandDepsFromEnv(env, out, err));
   },
 });
 
 const demo: CliCommand = {
   summary: "Generate a realistic Stripe history, preview its projections, and optionally deliver it to ingest",
-  run: (argv) => runDemo(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env: process.env }),
+  run: (argv) => runDemo(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env }),
 };
 
 const sinkCommand = (name: keyof typeof sinkCommands): CliCommand => ({
   summary: sinkCommands[name].summary.replace(/^./, (c) => c.toUpperCase()),
-  run: (argv) => sinkCommands[name].run(argv, { env: process.env, out, err }),
+  run: (argv) => sinkCommands[name].run(argv, { env, out, err }),
 });
 
 const rebuild: CliCommand = {
   summary: projectorCommands.rebuild.summary,
-  run: (argv) => projectorCommands.rebuild.run(argv, { env: process.env, out, err }),
+  run: (argv) => projectorCommands.rebuild.run(argv, { env, out, err }),
 };
 
 const acceptGap: CliCommand = {
   summary: projectorCommands["accept-gap"].summary,
-  run: (argv) => projectorCommands["accept-gap"].run(argv, { env: process.env, out, err }),
+  run: (argv) => projectorCommands["accept-gap"].run(argv, { env, out, err }),
 };
 
 const start: CliCommand = {
@@ -144,7 +150,7 @@ const commands: Record<string, CliCommand> = {
   "accept-gap": acceptGap,
   redrive: {
     summary: "Put dead letters back on the topic they came from (after fixing their cause)",
-    run: (argv) => runRedrive(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env: process.env }),
+    run: (argv) => runRedrive(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env }),
   },
   plan: sinkCommand("plan"),
   resync: sinkCommand("resync"),

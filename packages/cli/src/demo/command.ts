@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runFold } from "@sbs/projector/fold-cli";
-import { type PipelineInfo, pipelineFile } from "../start/pipeline.ts";
+import { readPipelineInfo } from "../command-env.ts";
 import { deliver } from "./deliver.ts";
 import { generateHistory, type StripeEventObject } from "./history.ts";
 import { showPipeline } from "./show-pipeline.ts";
@@ -55,7 +55,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
     io.err(`wrote ${values.out} (fold it with: pnpm cli fold ${values.out})\n`);
   }
 
-  const pipeline = values.pipeline ? readPipeline(io.env) : undefined;
+  const pipeline = values.pipeline ? readPipelineInfo(io.env) : undefined;
   if (values.pipeline && !pipeline) {
     io.err("error: no running pipeline found; start it with `pnpm start` in another terminal\n");
     return 1;
@@ -97,14 +97,6 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
   }
   io.out(await preview(events));
   return 0;
-}
-
-function readPipeline(env: Record<string, string | undefined>): PipelineInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(pipelineFile(env), "utf8")) as PipelineInfo;
-  } catch {
-    return undefined;
-  }
 }
 
 function parse(argv: string[]) {

@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { PipelineInfo } from "../start/pipeline.ts";
+import type { PipelineInfo } from "../start/pipeline-files.ts";
 import { sinkBacklog } from "../status/status.ts";
 
 /**

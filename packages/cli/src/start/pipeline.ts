@@ -1,12 +1,13 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { stackUp } from "@sbs/infra";
 import { stateDir } from "@sbs/infra/paths";
 import pg from "pg";
-import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, waitForOk } from "./services.ts";
+import { DEFAULT_SINK_CONFIG, type PipelineInfo, pipelineFile } from "./pipeline-files.ts";
+import { lastLines, type ServiceName, startService, stopService, waitForOk } from "./services.ts";
 
 /**
  * `pnpm start`: the whole pipeline on one machine. The stack comes up (or is found), then ingest,
@@ -21,19 +22,6 @@ const INGEST_PORT = 8080;
 const INGEST_METRICS_PORT = 9464;
 const SINK_METRICS_PORT = 9466;
 const PROJECTOR_PORT = 9465;
-
-export interface PipelineInfo {
-  webhookUrl: string;
-  secret: string;
-  databaseUrl: string;
-  /** The fake's key only: a real key stays in the environment. */
-  brevo: { url: string; fake: boolean; apiKey?: string };
-}
-
-/** Where `pnpm demo` finds the running pipeline. */
-export function pipelineFile(env: Record<string, string | undefined>): string {
-  return join(stateDir(env), "pipeline.json");
-}
 
 /** A stable local signing secret, so a restart keeps accepting what `pnpm demo` signs. */
 function localSecret(dir: string): string {
@@ -58,7 +46,7 @@ export async function runPipeline(
     ? { apiKey: fake.apiKey, url: fake.url }
     : { apiKey: env["BREVO_API_KEY"] ?? "", url: env["BREVO_BASE_URL"] ?? "https://api.brevo.com/v3" };
   if (fake) await forgetFakeBrevoState(endpoints.databaseUrl, say);
-  const sinkConfig = env["SINK_CONFIG_FILE"] ?? join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml");
+  const sinkConfig = env["SINK_CONFIG_FILE"] ?? DEFAULT_SINK_CONFIG;
 
   const common = {
     ...env,
@@ -105,6 +93,8 @@ export async function runPipeline(
     say("stopping ingest, projector and brevo-sink (the stack keeps running: pnpm stack:down stops it)");
     await Promise.all([...children.values()].map((child) => stopService(child)));
     await fake?.close();
+    // Nothing answers at its addresses any more: the other commands must not find it.
+    rmSync(pipelineFile(env), { force: true });
     process.exit(code);
   };
 
