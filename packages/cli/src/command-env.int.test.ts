@@ -29,7 +29,7 @@ describe("pnpm cli plan from a fresh shell", () => {
   it("finds the local stack and the sink config `pnpm start` uses, with nothing exported", async () => {
     const { schema, drop } = await isolatedSchema(stack.databaseUrl);
     cleanups.push(drop);
-    const logger = createLogger({ level: "silent" });
+    const logger = createLogger({ service: "command-env-int", level: "silent" });
     for (const dir of MIGRATIONS) await migrate({ url: stack.databaseUrl, dir, schema, logger });
     await withClient(stack.databaseUrl, (c) =>
       c.query(

@@ -1,4 +1,4 @@
-import type { Logger } from "@sbs/shared";
+import { createLogThrottle, type Logger } from "@sbs/shared";
 import type { BrevoTransport } from "./adapters/brevo-transport.ts";
 import type { Clock } from "./adapters/clock.ts";
 import type { EventSource } from "./adapters/event-source.ts";
@@ -205,6 +205,18 @@ export async function eventsWatermark(deps: Pick<SyncDeps, "config" | "state" | 
 
 export type EventsReport = SyncReport["events"];
 
+/** One warning a minute per reason for custom events that were recorded as failed. */
+const unsentWarnings = createLogThrottle(60_000);
+const warnUnsent = (logger: Logger, reason: string, eventName: string) =>
+  unsentWarnings(reason, (suppressed) =>
+    logger.warn(
+      { reason, eventName, suppressed },
+      reason === "no_contact"
+        ? "custom event not sent: the customer has no Brevo contact (no email, refused or deleted); see pnpm cli status"
+        : "custom event refused by Brevo; not re-sent; see pnpm cli status",
+    ),
+  );
+
 export const emptyEventsReport = (): EventsReport => ({ sent: 0, duplicate: 0, skipped: 0, uncertain: 0, failed: 0 });
 
 async function syncEvents(deps: SyncDeps, options: SyncOptions, watermark: number, report: SyncReport) {
@@ -253,6 +265,7 @@ export async function sendEvents(
     if (contact === undefined || contact.deleted) {
       // No Brevo contact to attach it to (no email, refused, deleted): recorded, not sent.
       await deps.state.settleEvent(event.id, "failed", "no_contact");
+      warnUnsent(deps.logger, "no_contact", decision.request.event_name);
       report.skipped++;
       continue;
     }
@@ -274,6 +287,7 @@ export async function sendEvents(
       deps.logger.warn({ eventId: event.id }, "Brevo event may or may not have been recorded; not re-sent");
     } else {
       await deps.state.settleEvent(event.id, "failed", `HTTP ${outcome.status} ${outcome.code}: ${outcome.message}`);
+      warnUnsent(deps.logger, `HTTP ${outcome.status} ${outcome.code}`, decision.request.event_name);
       report.failed++;
     }
   }

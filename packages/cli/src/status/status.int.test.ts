@@ -177,4 +177,30 @@ describe("pnpm cli status", () => {
       "MRR leaves out items of 2 subscriptions (1 metered usage, 1 tiered prices without known tiers",
     );
   });
+  it("shows why custom events were not sent, by reason, without Brevo's message", async () => {
+    const schema = await isolatedSchema(stack.databaseUrl);
+    cleanups.push(schema.drop);
+    const logger = createLogger({ service: "status-int", level: "silent" });
+    for (const service of ["projector", "brevo-sink"]) {
+      const dir = fileURLToPath(new URL(`../../../../services/${service}/migrations`, import.meta.url));
+      await migrate({ url: stack.databaseUrl, dir, schema: schema.schema, logger });
+    }
+    await withClient(stack.databaseUrl, async (c) => {
+      await c.query(`SET search_path = ${schema.schema}`);
+      await c.query(
+        `INSERT INTO brevo_event_ledger (stripe_event_id, customer_id, event_name, status, detail) VALUES
+           ('evt_1', 'cus_1', 'payment_succeeded', 'sent', NULL),
+           ('evt_2', 'cus_2', 'payment_succeeded', 'failed', 'no_contact'),
+           ('evt_3', 'cus_3', 'payment_succeeded', 'failed', 'no_contact'),
+           ('evt_4', 'cus_4', 'payment_succeeded', 'failed', 'HTTP 400 invalid_parameter: contact a@b.example is blocked')`,
+      );
+    });
+    const url = new URL(stack.databaseUrl);
+    url.searchParams.set("options", `-c search_path=${schema.schema}`);
+    const report = await collectStatus({ ...env, DATABASE_URL: url.toString() });
+    expect(report.sink?.eventFailures).toEqual({ no_contact: 2, "HTTP 400 invalid_parameter": 1 });
+    const text = formatStatus(report);
+    expect(text).toContain("custom events: failed 3 (no_contact 2, HTTP 400 invalid_parameter 1), sent 1");
+    expect(text).not.toContain("a@b.example");
+  });
 });

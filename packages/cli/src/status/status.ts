@@ -41,6 +41,8 @@ export interface StatusReport {
     backlog: number | null;
     failures: { total: number; byCode: Record<string, number> };
     events: Record<string, number>;
+    /** Custom events recorded as failed, by reason (`no_contact`, `HTTP 400 <code>`, …). */
+    eventFailures: Record<string, number>;
   };
   problems: string[];
 }
@@ -214,7 +216,17 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
   return optional(problems, "brevo-sink", async () => {
     const contacts = (await db.query("SELECT count(*) AS n, max(pushed_at) AS last FROM brevo_contact_state")).rows[0];
     const failures = (await db.query("SELECT code, count(*) AS n FROM brevo_sync_failures GROUP BY code")).rows;
-    const events = (await db.query("SELECT status, count(*) AS n FROM brevo_event_ledger GROUP BY status")).rows;
+    const events = (
+      await db.query("SELECT status, count(*) AS n FROM brevo_event_ledger GROUP BY status ORDER BY status")
+    ).rows;
+    // The ledger's detail is `no_contact` or `HTTP <status> <code>: <Brevo's message>`: the part
+    // before the colon is the reason; the message (which may quote data) stays in the table.
+    const eventFailures = (
+      await db.query(
+        `SELECT split_part(coalesce(detail, 'unknown'), ':', 1) AS reason, count(*) AS n
+           FROM brevo_event_ledger WHERE status = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1`,
+      )
+    ).rows;
     const backlog = await sinkBacklog(db);
     return {
       contacts: Number(contacts?.n ?? 0),
@@ -225,6 +237,7 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
         byCode: Object.fromEntries(failures.map((f) => [String(f.code), Number(f.n)])),
       },
       events: Object.fromEntries(events.map((e) => [String(e.status), Number(e.n)])),
+      eventFailures: Object.fromEntries(eventFailures.map((e) => [String(e.reason), Number(e.n)])),
     };
   });
 }
@@ -282,7 +295,10 @@ export function formatStatus(r: StatusReport): string {
     );
     const codes = Object.entries(s.failures.byCode).map(([c, n]) => `${c} ${n}`);
     lines.push(`             failures ${s.failures.total}${codes.length ? ` (${codes.join(", ")})` : ""}`);
-    const events = Object.entries(s.events).map(([k, n]) => `${k} ${n}`);
+    const reasons = Object.entries(s.eventFailures).map(([k, n]) => `${k} ${n}`);
+    const events = Object.entries(s.events).map(
+      ([k, n]) => `${k} ${n}${k === "failed" && reasons.length > 0 ? ` (${reasons.join(", ")})` : ""}`,
+    );
     lines.push(`             custom events: ${events.length ? events.join(", ") : "none yet"}`);
   }
   for (const problem of r.problems) lines.push(`!            ${problem}`);
