@@ -84,7 +84,7 @@ const stripeCommand = (name: keyof typeof ingestCommands): CliCommand => ({
 
 const demo: CliCommand = {
   summary: "Generate a realistic Stripe history, preview its projections, and optionally deliver it to ingest",
-  run: (argv) => runDemo(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env }),
+  run: (argv) => runDemo(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env, isTTY: err.isTTY === true }),
 };
 
 const sinkCommand = (name: keyof typeof sinkCommands): CliCommand => ({

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { runFold } from "@sbs/projector/fold-cli";
 import { readPipelineInfo } from "../command-env.ts";
+import { createProgress } from "../progress.ts";
 import { deliver } from "./deliver.ts";
 import { generateHistory, type StripeEventObject } from "./history.ts";
 import { showPipeline } from "./show-pipeline.ts";
@@ -25,6 +26,8 @@ interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** Whether stderr is a terminal: progress is rewritten in place there, plain lines otherwise. */
+  isTTY: boolean;
 }
 
 export async function runDemo(argv: string[], io: Io): Promise<number> {
@@ -68,6 +71,7 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     const started = Date.now();
+    const progress = createProgress(io.err, io.isTTY);
     const report = await deliver(events, {
       url: webhook,
       secret,
@@ -77,12 +81,13 @@ export async function runDemo(argv: string[], io: Io): Promise<number> {
       maxAttempts: 6,
       seed,
       onProgress: (done, total) => {
-        if (done % 500 === 0 || done === total) io.err(`\rdelivered ${done}/${total}`);
+        if (done % 500 === 0 || done === total) progress.update(`delivered ${done}/${total}`);
       },
     });
+    progress.done();
     const seconds = (Date.now() - started) / 1000;
     io.err(
-      `\ndelivered ${report.events} events as ${report.deliveries} deliveries (${report.duplicates} duplicates, ` +
+      `delivered ${report.events} events as ${report.deliveries} deliveries (${report.duplicates} duplicates, ` +
         `${report.retries} retries) in ${seconds.toFixed(1)} s; ${report.failed.length} never acknowledged\n`,
     );
     if (report.failed.length > 0) {

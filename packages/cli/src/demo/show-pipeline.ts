@@ -1,36 +1,29 @@
 import pg from "pg";
+import { createProgress } from "../progress.ts";
 import type { PipelineInfo } from "../start/pipeline-files.ts";
-import { sinkBacklog } from "../status/status.ts";
+import { collectStatus } from "../status/status.ts";
+
+type Env = Record<string, string | undefined>;
+interface Io {
+  err: (text: string) => void;
+  env: Env;
+  isTTY: boolean;
+}
+
+/** How long the demo waits for the projector and the sink to finish what it delivered. */
+const SETTLE_TIMEOUT_MS = 180_000;
+const POLL_MS = 1000;
 
 /**
- * After a demo delivery: waits for the projector to settle, prints the top customers from the
- * `customer_metrics` view, then what Brevo holds for a few of them once the sink has pushed.
+ * After a demo delivery: waits (bounded, one progress line) until the projector has applied every
+ * record and the sink has pushed every change, then prints the top customers from the
+ * `customer_metrics` view, what Brevo holds for them, and why any customer has no contact.
  */
-export async function showPipeline(
-  pipeline: PipelineInfo,
-  customers: number,
-  io: { err: (text: string) => void },
-): Promise<string> {
+export async function showPipeline(pipeline: PipelineInfo, customers: number, io: Io): Promise<string> {
   const client = new pg.Client({ connectionString: pipeline.databaseUrl });
   await client.connect();
   try {
-    let last = -1;
-    let stableSince = Date.now();
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM customer_metrics");
-      const n = Number(rows[0]?.n ?? 0);
-      if (n !== last) {
-        io.err(`\rprojected customers: ${n}`);
-        last = n;
-        stableSince = Date.now();
-      }
-      // Settled: every generated customer is there and nothing moved for 3 s.
-      if ((n >= customers && Date.now() - stableSince > 3000) || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    io.err("\n");
-    await waitForSink(client, io);
+    const settled = await waitUntilSettled(customers, io);
     const top = await client.query<Record<string, unknown>>(
       `SELECT customer_id, total_spent, mrr, subscription_status, plan_name
          FROM customer_metrics ORDER BY payment_count DESC, customer_id LIMIT 10`,
@@ -39,17 +32,20 @@ export async function showPipeline(
       (r) =>
         `${String(r["customer_id"]).padEnd(22)} ${JSON.stringify(r["total_spent"]).padEnd(22)} ${JSON.stringify(r["mrr"]).padEnd(18)} ${String(r["subscription_status"] ?? "-").padEnd(10)} ${r["plan_name"] ?? "-"}`,
     );
-    const brevo = await brevoSample(
+    const brevo = await brevoContacts(
       pipeline,
-      top.rows.slice(0, 3).map((r) => String(r["customer_id"])),
-      io,
+      top.rows.map((r) => String(r["customer_id"])),
+      io.env,
     );
     return [
-      `\nprojections (customer_metrics, ${last} customers), top 10 by payments:`,
+      ...(settled.ok ? [] : [`\n${settled.message}`]),
+      `\nprojections (customer_metrics), top 10 by payments:`,
       `${"customer".padEnd(22)} ${"total_spent".padEnd(22)} ${"mrr".padEnd(18)} ${"status".padEnd(10)} plan`,
       ...lines,
       "",
       ...brevo,
+      "",
+      ...(await contactSummary(client)),
       "",
     ].join("\n");
   } finally {
@@ -58,46 +54,80 @@ export async function showPipeline(
 }
 
 /**
- * The sink pushes on its own schedule: wait until its change cursor has passed every projected
- * change (backlog 0), so what we read back from Brevo is the settled state, not a first push.
+ * Settled: every generated customer is projected, no partition has lag, and the sink's change
+ * cursor has passed every projected change — twice in a row, a poll apart (a batch committed
+ * between two reads would otherwise look like the end).
  */
-async function waitForSink(client: pg.Client, io: { err: (text: string) => void }): Promise<void> {
-  const deadline = Date.now() + 120_000;
+async function waitUntilSettled(customers: number, io: Io): Promise<{ ok: true } | { ok: false; message: string }> {
+  const progress = createProgress(io.err, io.isTTY);
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  let calmPolls = 0;
+  let text = "";
   while (Date.now() < deadline) {
-    const backlog = await sinkBacklog(client).catch(() => -1);
-    if (backlog === 0) return;
-    io.err(`\rsink backlog: ${backlog < 0 ? "not started yet" : `${backlog} customers`}   `);
-    await new Promise((r) => setTimeout(r, 500));
+    const report = await collectStatus(io.env);
+    const projected = report.projector?.customers ?? 0;
+    const lag = report.projector?.partitions.reduce((sum, p) => sum + p.lag, 0);
+    const backlog = report.sink?.backlog;
+    text = `waiting for the pipeline: ${projected}/${customers} customers projected, projector lag ${lag ?? "unknown"} records, sink backlog ${backlog ?? "not started yet"}`;
+    progress.update(text);
+    calmPolls = projected >= customers && lag === 0 && backlog === 0 ? calmPolls + 1 : 0;
+    if (calmPolls >= 2) {
+      progress.done(`the pipeline settled: ${projected} customers projected, every change pushed to Brevo`);
+      return { ok: true };
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
+  progress.done();
+  return {
+    ok: false,
+    message: `NOT SETTLED after ${SETTLE_TIMEOUT_MS / 1000} s (last: ${text.replace("waiting for the pipeline: ", "")}); what follows may be partial — see pnpm cli status and .stack/logs/`,
+  };
 }
 
-async function brevoSample(pipeline: PipelineInfo, ids: string[], io: { err: (t: string) => void }): Promise<string[]> {
-  const apiKey = pipeline.brevo.apiKey ?? process.env["BREVO_API_KEY"];
+async function brevoContacts(pipeline: PipelineInfo, ids: string[], env: Env): Promise<string[]> {
+  const apiKey = pipeline.brevo.apiKey ?? env["BREVO_API_KEY"];
   if (!apiKey) return ["(set BREVO_API_KEY to read the contacts back from Brevo)"];
-  const out = [`Brevo (${pipeline.brevo.fake ? "fake" : "real"}) contacts for the top customers:`];
+  const out = [`Brevo (${pipeline.brevo.fake ? "fake" : "real"}) contacts of those customers:`];
   for (const id of ids) {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const res = await fetch(`${pipeline.brevo.url}/contacts/${encodeURIComponent(id)}?identifierType=ext_id`, {
-        headers: { "api-key": apiKey, accept: "application/json" },
-      });
-      if (res.ok) {
-        const contact = (await res.json()) as {
-          email?: string;
-          attributes?: Record<string, unknown>;
-          listIds?: number[];
-        };
-        out.push(`  ${id}: lists ${JSON.stringify(contact.listIds ?? [])} ${JSON.stringify(contact.attributes ?? {})}`);
-        break;
-      }
+    const res = await fetch(`${pipeline.brevo.url}/contacts/${encodeURIComponent(id)}?identifierType=ext_id`, {
+      headers: { "api-key": apiKey, accept: "application/json" },
+    });
+    if (!res.ok) {
       await res.arrayBuffer();
-      if (Date.now() > deadline) {
-        out.push(`  ${id}: not in Brevo yet (the sink pushes every few seconds; see .stack/logs/brevo-sink.log)`);
-        break;
-      }
-      io.err(".");
-      await new Promise((r) => setTimeout(r, 1000));
+      out.push(`  ${id}: no contact (HTTP ${res.status}; the summary below says why)`);
+      continue;
     }
+    const contact = (await res.json()) as { attributes?: Record<string, unknown>; listIds?: number[] };
+    out.push(`  ${id}: lists ${JSON.stringify(contact.listIds ?? [])} ${JSON.stringify(contact.attributes ?? {})}`);
   }
   return out;
+}
+
+/** Customers and contacts side by side, with the reason for every customer that has none. */
+export async function contactSummary(client: Pick<pg.Client, "query">): Promise<string[]> {
+  const customers = (
+    await client.query<{ total: string; no_email: string; deleted: string }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE email IS NULL AND NOT deleted) AS no_email,
+              count(*) FILTER (WHERE deleted) AS deleted
+         FROM customer_metrics`,
+    )
+  ).rows[0];
+  const contacts = (
+    await client.query<{ n: string }>("SELECT count(*) AS n FROM brevo_contact_state WHERE NOT deleted")
+  ).rows[0];
+  const refused = (
+    await client.query<{ code: string; n: string }>(
+      "SELECT code, count(*) AS n FROM brevo_sync_failures GROUP BY code ORDER BY 2 DESC, 1",
+    )
+  ).rows;
+  const total = Number(customers?.total ?? 0);
+  const noEmail = Number(customers?.no_email ?? 0);
+  const deleted = Number(customers?.deleted ?? 0);
+  const lines = [`${total} customers projected, ${Number(contacts?.n ?? 0)} contacts in Brevo`];
+  const plural = (n: number) => (n === 1 ? "customer has" : "customers have");
+  if (noEmail > 0) lines.push(`  ${noEmail} ${plural(noEmail)} no email: not pushed (Brevo contacts need one)`);
+  if (deleted > 0) lines.push(`  ${deleted} deleted in Stripe: handled as the sink config's deleted_customers says`);
+  for (const r of refused)
+    lines.push(`  ${r.n} refused by Brevo (${r.code}): retried later, see brevo_sync_failures and pnpm cli status`);
+  return lines;
 }

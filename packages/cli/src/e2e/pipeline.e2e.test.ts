@@ -12,6 +12,7 @@ import { isolatedSchema, testStack, uniqueName, waitFor, withClient } from "@sbs
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliver } from "../demo/deliver.ts";
 import { generateHistory, type StripeEventObject } from "../demo/history.ts";
+import { showPipeline } from "../demo/show-pipeline.ts";
 import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, waitForOk } from "../start/services.ts";
 
 /**
@@ -143,6 +144,32 @@ describe(`the pipeline end to end (Kafka ${stack.versions.kafka}, ${stack.versio
     });
     expect(eventsSentTwice(fake)).toEqual([]);
     expect(fake.contacts.size).toBeGreaterThan(0);
+  }, 240_000);
+
+  it("lets `pnpm demo` wait for the settled pipeline and say why customers have no contact", async () => {
+    const url = new URL(stack.databaseUrl);
+    url.searchParams.set("options", `-c search_path=${schema.schema}`);
+    const env = { ...projectorEnv, DATABASE_URL: url.toString() };
+    const err: string[] = [];
+    const text = await showPipeline(
+      {
+        webhookUrl,
+        secret: SECRET,
+        databaseUrl: url.toString(),
+        brevo: { url: fake.url, fake: true, apiKey: fake.apiKey },
+      },
+      60,
+      { err: (t) => err.push(t), env, isTTY: false },
+    );
+    expect(err.join("")).toContain("the pipeline settled: 60 customers projected");
+    expect(err.join("")).not.toContain("\r");
+    const models = readModels(foldAll(events.map((e) => decodeEvent(e)).flatMap((r) => (r.ok ? [r.event] : []))));
+    const noEmail = models.filter((m) => m.email === null && !m.deleted).length;
+    const contacts = [...fake.contacts.values()].length;
+    expect(text).toContain(`${models.length} customers projected, ${contacts} contacts in Brevo`);
+    if (noEmail > 0) expect(text).toMatch(new RegExp(`${noEmail} customers? ha(s|ve) no email: not pushed`));
+    // Every listed customer gets a Brevo line: its contact, or that it has none.
+    expect(text.split("contacts of those customers:")[1]?.trim().split("\n").slice(0, 10)).toHaveLength(10);
   }, 240_000);
 
   it("changes nothing in Brevo when the topic is replayed from offset 0", async () => {
