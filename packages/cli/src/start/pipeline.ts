@@ -95,6 +95,7 @@ export async function runPipeline(
     await fake?.close();
     // Nothing answers at its addresses any more: the other commands must not find it.
     rmSync(pipelineFile(env), { force: true });
+    say(code === 0 ? "stopped" : "stopped after a failure");
     process.exit(code);
   };
 
@@ -109,8 +110,22 @@ export async function runPipeline(
       void stopAll(1);
     });
   }
-  process.once("SIGINT", () => void stopAll(0));
-  process.once("SIGTERM", () => void stopAll(0));
+  // Ctrl-C reaches us twice under pnpm (the terminal signals the whole process group, then pnpm
+  // forwards its own copy): a repeat within a second is that echo and is ignored; a later one
+  // means "stop now" and kills what is still running.
+  let firstSignalAt: number | undefined;
+  const onSignal = () => {
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
+      void stopAll(0);
+    } else if (Date.now() - firstSignalAt > 1000) {
+      say("second signal: killing what is still running");
+      for (const child of children.values()) child.kill("SIGKILL");
+      process.exit(130);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
   const webhookUrl = `http://127.0.0.1:${INGEST_PORT}/webhooks/stripe`;
   const ready = await waitForOk(`http://127.0.0.1:${INGEST_METRICS_PORT}/readyz`, 60_000);
