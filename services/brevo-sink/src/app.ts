@@ -14,6 +14,7 @@ import type { SinkEnvConfig } from "./config.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
 import { createSinkHttpServer } from "./http-server.ts";
 import { createLeadership, type Leadership } from "./leader.ts";
+import { createSinkMetrics } from "./metrics.ts";
 import { createPassLoop, type PassHealth } from "./pass-loop.ts";
 import { planPass, resyncDone } from "./schedule.ts";
 import { type SyncOptions, type SyncReport, syncOnce } from "./sync.ts";
@@ -128,6 +129,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
       { ...env.sync, mode, ...(fence === undefined ? {} : { fence }) },
     );
 
+  const metrics = createSinkMetrics({ health: () => loop.health(), transport: transport.stats, pool });
   const leadership =
     deps.leadership ??
     createLeadership({ databaseUrl: env.databaseUrl, schema: env.databaseSchema, logger, lease: state });
@@ -143,6 +145,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
       const plan = await planPass(state, source, clock.now(), env.sync.resyncEveryMs);
       if (plan.mode === "resync") logger.info({ why: plan.why, generation: plan.generation }, "full resync");
       const report = await runOnce(plan.mode, epoch);
+      metrics.recordPass(report);
       if (plan.mode === "resync") await resyncDone(state, plan, clock.now(), epoch);
       if (report.pushed + report.failed + report.events.sent > 0) logger.info({ report }, "sync pass done");
       await scheduledDriftCheck(health);
@@ -170,7 +173,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
       logger.warn({ err: error }, "drift check failed; tried again next pass");
     }
   };
-  const http = createSinkHttpServer(loop.health);
+  const http = createSinkHttpServer(loop.health, metrics.registry);
 
   return {
     pool,

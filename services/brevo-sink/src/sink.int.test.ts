@@ -12,6 +12,7 @@ import { MIGRATIONS_DIR } from "./app.ts";
 import { planAll } from "./commands/plan.ts";
 import { parseSinkConfigText } from "./config-file.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
+import { createSinkMetrics } from "./metrics.ts";
 import { syncOnce } from "./sync.ts";
 import { population } from "./testing/customers.ts";
 import { type FakeBrevo, startFakeBrevo } from "./testing/fake-brevo.ts";
@@ -198,6 +199,61 @@ describe("brevo-sink on PostgreSQL", () => {
         stripe_event_id: "evt_k2",
         status: "sending",
       });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("serves /metrics figures from its transport, its passes and its tables", async () => {
+    const fake = await startFake();
+    try {
+      const transport = testTransport(fake);
+      const health = {
+        status: "leading",
+        epoch: 1,
+        lastPassAt: 1_700_000_000_000,
+        drift: undefined,
+        fatal: undefined,
+      } as const;
+      const metrics = createSinkMetrics({ health: () => health, transport: transport.stats, pool });
+      const models = population(30, 5).map((m) => ({ ...m, customerId: `metrics_${m.customerId}` }));
+      await project(models);
+      const report = await syncOnce(
+        {
+          config,
+          source: createPgProjectionSource(pool),
+          events: createPgEventSource(pool),
+          state: createPgSinkState(pool),
+          transport,
+          logger,
+          clock: systemClock,
+        },
+        testSyncOptions,
+      );
+      metrics.recordPass(report);
+      // One more change, not pushed yet: the backlog; a refused contact and a sent event: the tables.
+      await project([{ ...(models[0] as CustomerReadModel), name: "Changed After The Pass" }]);
+      await pool.query(
+        "INSERT INTO brevo_sync_failures (ext_id, code, reason) VALUES ('metrics_x', 'invalid_parameter', 'bad email')",
+      );
+      await pool.query(
+        "INSERT INTO brevo_event_ledger (stripe_event_id, customer_id, event_name, status) VALUES ('evt_metrics', 'metrics_x', 'paid', 'sent')",
+      );
+      const text = await metrics.registry.metrics();
+      const value = (series: string) =>
+        Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+      expect(value("brevo_sink_contacts_pushed_total")).toBe(report.pushed);
+      expect(report.pushed).toBeGreaterThan(0);
+      expect(value("brevo_sink_leading")).toBe(1);
+      expect(value("brevo_sink_last_pass_seconds")).toBe(1_700_000_000);
+      const responses = [...text.matchAll(/^brevo_sink_brevo_responses\{endpoint="([^"]+)",status="(\d+)"\} (\d+)$/gm)];
+      expect(responses.reduce((sum, m) => sum + Number(m[3]), 0)).toBe(transport.stats.requests);
+      expect(responses.map((m) => m[1]).every((e) => !e?.includes("metrics_"))).toBe(true);
+      expect(value("brevo_sink_backlog_customers")).toBe(1);
+      expect(value('brevo_sink_failures{code="invalid_parameter"}')).toBe(1);
+      expect(value('brevo_sink_events{status="sent"}')).toBeGreaterThanOrEqual(1);
+      expect(value("brevo_sink_database_up")).toBe(1);
+      expect(text).toContain("process_cpu_seconds_total");
     } finally {
       await fake.close();
     }

@@ -1,4 +1,4 @@
-import { cursorParams, PAST_CURSOR } from "@sbs/brevo-sink/change-feed";
+import { countBacklog } from "@sbs/brevo-sink/change-feed";
 import { endpointsFromEnv, stackStatus } from "@sbs/infra";
 import { type PriceFact, STRIPE_MRR_RULES, type SubscriptionFact, unpricedSubscriptions } from "@sbs/projector/domain";
 import { Kafka, logLevel } from "kafkajs";
@@ -227,7 +227,7 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
            FROM brevo_event_ledger WHERE status = 'failed' GROUP BY 1 ORDER BY 2 DESC, 1`,
       )
     ).rows;
-    const backlog = await sinkBacklog(db);
+    const backlog = await countBacklog(db);
     return {
       contacts: Number(contacts?.n ?? 0),
       lastPushAt: contacts?.last ? new Date(contacts.last).toISOString() : null,
@@ -240,21 +240,6 @@ async function sinkStatus(db: pg.Client, problems: string[]) {
       eventFailures: Object.fromEntries(eventFailures.map((e) => [String(e.reason), Number(e.n)])),
     };
   });
-}
-
-/**
- * Customers changed past the sink's cursor in the projector's change feed: not pushed yet.
- * Without a cursor, or with one of another generation, every customer is.
- */
-export async function sinkBacklog(db: Pick<pg.Client, "query">): Promise<number> {
-  const cursor = (await db.query("SELECT value FROM brevo_sink_cursors WHERE name = 'projection'")).rows[0]?.value as
-    | string
-    | undefined;
-  const { rows } = await db.query(
-    `SELECT count(*) AS n FROM customer_changes c WHERE ${PAST_CURSOR}`,
-    cursorParams(cursor),
-  );
-  return Number(rows[0]?.n ?? 0);
 }
 
 export function formatStatus(r: StatusReport): string {

@@ -3,6 +3,7 @@ import { AppError, backoffDelay, type Logger } from "@sbs/shared";
 import type { ExistingAttribute } from "../domain/attributes.ts";
 import type { BrevoEventRequest } from "../domain/events.ts";
 import type { AttributeValue, BrevoAttributeType } from "../domain/fields.ts";
+import { endpointOf } from "./brevo-endpoint.ts";
 import type { Clock } from "./clock.ts";
 import { type ImportReport, readImportReport } from "./import-report.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.ts";
@@ -95,6 +96,8 @@ export interface TransportStats {
   requests: number;
   retries: number;
   throttled: number;
+  /** Responses by `endpointOf` and HTTP status (`"POST /events 201"`); "error" when none came. */
+  readonly responses: Map<string, number>;
 }
 
 export const MAX_LIST_IDENTIFIERS = 150;
@@ -115,13 +118,22 @@ export function createBrevoTransport(options: TransportOptions): BrevoTransport 
     random,
     ...(options.maxJitterMs === undefined ? {} : { maxJitterMs: options.maxJitterMs }),
   });
-  const stats: TransportStats = { requests: 0, retries: 0, throttled: 0 };
+  const stats: TransportStats = { requests: 0, retries: 0, throttled: 0, responses: new Map() };
   const baseFetch = options.fetch ?? fetch;
+  const count = (key: string) => stats.responses.set(key, (stats.responses.get(key) ?? 0) + 1);
   const observingFetch: typeof fetch = async (input, init) => {
     stats.requests++;
-    const response = await baseFetch(input, init);
-    limiter.observe(response.headers);
-    return response;
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const endpoint = endpointOf(init?.method ?? (input instanceof Request ? input.method : "GET"), url);
+    try {
+      const response = await baseFetch(input, init);
+      count(`${endpoint} ${response.status}`);
+      limiter.observe(response.headers);
+      return response;
+    } catch (error) {
+      count(`${endpoint} error`);
+      throw error;
+    }
   };
   const client = new BrevoClient({
     apiKey: options.apiKey,

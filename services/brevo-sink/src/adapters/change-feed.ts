@@ -1,3 +1,5 @@
+import type { ClientBase } from "pg";
+
 /**
  * The sink's position in the projector's change feed (`customer_changes`, the projector's
  * migration 0002): `g<generation>:<xid>|<customer_id>`, the last row read. Shared with
@@ -21,4 +23,18 @@ export function cursorParams(cursor: string | undefined): [number | null, string
 
 export function cursorAt(generation: unknown, changeXid: unknown, customerId: unknown): string {
   return `g${String(generation)}:${String(changeXid)}|${String(customerId)}`;
+}
+
+/**
+ * Customers changed past the sink's cursor in the projector's change feed: not pushed yet.
+ * Without a cursor, or with one of another generation, every customer is.
+ */
+export async function countBacklog(db: Pick<ClientBase, "query">): Promise<number> {
+  const stored = await db.query<{ value: string }>("SELECT value FROM brevo_sink_cursors WHERE name = 'projection'");
+  const cursor = stored.rows[0]?.value;
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM customer_changes c WHERE ${PAST_CURSOR}`,
+    cursorParams(cursor),
+  );
+  return Number(rows[0]?.n ?? 0);
 }
