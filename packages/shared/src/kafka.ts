@@ -1,5 +1,6 @@
-import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, type logCreator, logLevel } from "kafkajs";
+import { type Admin, type ITopicConfig, Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import { AppError } from "./errors.ts";
+import { bridgeLogs } from "./kafka-logs.ts";
 import type { Logger } from "./logger.ts";
 import { retry } from "./retry.ts";
 
@@ -9,28 +10,6 @@ export interface KafkaClientConfig {
   logger: Logger;
   /** Overrides for tests and benchmarks (timeouts, retry). */
   overrides?: Partial<KafkaConfig>;
-}
-
-/** kafkajs logs through our pino logger, so one pipeline carries every line with the same redaction. */
-function bridgeLogs(logger: Logger): logCreator {
-  const child = logger.child({ component: "kafkajs" });
-  return () =>
-    ({ level, log }) => {
-      const { message, ...extra } = log;
-      switch (level) {
-        case logLevel.ERROR:
-          child.error(extra, message);
-          break;
-        case logLevel.WARN:
-          child.warn(extra, message);
-          break;
-        case logLevel.INFO:
-          child.info(extra, message);
-          break;
-        default:
-          child.debug(extra, message);
-      }
-    };
 }
 
 export function createKafka(config: KafkaClientConfig): Kafka {
