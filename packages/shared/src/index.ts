@@ -1,3 +1,4 @@
+export { writeFigure } from "./bench-figures.ts";
 export { ConfigError, env, loadConfig, stackEnvSchema } from "./config.ts";
 export { AppError, errorMessage, isRetriable } from "./errors.ts";
 export {

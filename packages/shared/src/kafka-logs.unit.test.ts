@@ -2,7 +2,8 @@ import { logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { createKafkaLogLevels, TRANSIENT_GRACE_MS } from "./kafka-logs.ts";
 
-const COORDINATOR = "[Connection] Response GroupCoordinator(key: 10, version: 2) The group coordinator is not available";
+const COORDINATOR =
+  "[Connection] Response GroupCoordinator(key: 10, version: 2) The group coordinator is not available";
 
 describe("kafkajs log levels", () => {
   it("demotes a forming group's coordinator errors to info, and raises them again once they persist", () => {

@@ -9,7 +9,7 @@
  *   pnpm --filter @sbs/brevo-sink bench
  *   BENCH_BULK_N=10000 BENCH_RATE_N=90 BENCH_RATE=9 pnpm --filter @sbs/brevo-sink bench
  */
-import { createLogger } from "@sbs/shared";
+import { createLogger, writeFigure } from "@sbs/shared";
 import { createBrevoTransport } from "../src/adapters/brevo-transport.ts";
 import { systemClock } from "../src/adapters/clock.ts";
 import { noEvents } from "../src/adapters/event-source.ts";
@@ -187,14 +187,12 @@ const fast = { perSecond: 1e6, perHour: 1e9 };
 }
 
 for (const f of figures) {
-  console.log(
-    JSON.stringify({
-      bench: "brevo-sink",
-      figure: f.figure,
-      value: Number(f.value.toFixed(4)),
-      unit: f.unit,
-      baseline: Number(f.baseline.toFixed(4)),
-      ratio: f.baseline === 0 ? null : Number((f.value / f.baseline).toFixed(4)),
-    }),
-  );
+  writeFigure({
+    bench: "brevo-sink",
+    figure: f.figure,
+    value: Number(f.value.toFixed(4)),
+    unit: f.unit,
+    baseline: Number(f.baseline.toFixed(4)),
+    ratio: f.baseline === 0 ? null : Number((f.value / f.baseline).toFixed(4)),
+  });
 }

@@ -9,12 +9,14 @@
  * BENCH_DURATION_S (10), BENCH_CONNECTIONS (100), BENCH_OVERLOAD_CONNECTIONS (2000), BENCH_WORKERS ("1,2"),
  * BENCH_LOADGEN (wrk when installed, else autocannon).
  */
+
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ensureTestStack } from "@sbs/infra";
+import { writeFigure } from "@sbs/shared";
 import autocannon from "autocannon";
 import { Kafka, logLevel } from "kafkajs";
 import { computeSignature } from "../src/domain/signature.ts";
@@ -262,17 +264,15 @@ async function main() {
     console.error(line(`overload, ${maxWorkers} worker(s), cap ${OVERLOAD_CAP}/worker`, overload));
 
     const json = (figure: string, value: number, baseline: number, unit: string, extra: Record<string, unknown> = {}) =>
-      console.log(
-        JSON.stringify({
-          bench: "ingest",
-          figure,
-          value: Math.round(value),
-          unit,
-          baseline: Math.round(baseline),
-          ratio: Number((value / baseline).toFixed(3)),
-          ...extra,
-        }),
-      );
+      writeFigure({
+        bench: "ingest",
+        figure,
+        value: Math.round(value),
+        unit,
+        baseline: Math.round(baseline),
+        ratio: Number((value / baseline).toFixed(3)),
+        ...extra,
+      });
     for (const r of results) {
       json("webhooks_per_s_end_to_end", r.endToEnd.rps, r.ceiling.rps, "req/s", {
         workers: r.workers,

@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { PerformanceObserver } from "node:perf_hooks";
 import { ensureTestStack } from "@sbs/infra";
-import { createLogger, createPool } from "@sbs/shared";
+import { createLogger, createPool, writeFigure } from "@sbs/shared";
 import type { Kafka } from "kafkajs";
 import pg from "pg";
 import { createProjector } from "../src/app.ts";
@@ -49,17 +49,15 @@ const figure = (
   extra: Record<string, unknown> = {},
 ) => {
   const ratio = baseline ? Number((value / baseline).toFixed(3)) : null;
-  console.log(
-    JSON.stringify({
-      bench: "projector",
-      figure: name,
-      value: Number(value.toFixed(1)),
-      unit,
-      baseline,
-      ratio,
-      ...extra,
-    }),
-  );
+  writeFigure({
+    bench: "projector",
+    figure: name,
+    value: Number(value.toFixed(1)),
+    unit,
+    baseline,
+    ratio,
+    ...extra,
+  });
 };
 
 /** Plain batched multi-row upserts of the final fact and customer rows (no Kafka, no fold): events/s equivalent. */
