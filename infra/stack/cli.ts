@@ -1,14 +1,19 @@
 import { join, relative } from "node:path";
-import { envLines, StackError, stackDown, stackStatus, stackUp } from "./index.ts";
+import { envLines, StackError, stackDown, stackPlan, stackStatus, stackUp } from "./index.ts";
 import { stateDir } from "./paths.ts";
 
 const say = (line: string) => console.error(`[stack] ${line}`);
 const usage =
-  "usage: stack <up|down|status>\n  up      find or start Kafka, the schema registry and PostgreSQL\n  down    stop what `up` started\n  status  show what runs and whether it answers";
+  "usage: stack <up [--dry-run]|down|status>\n  up      find or start Kafka, the schema registry and PostgreSQL (--dry-run: print what it would start)\n  down    stop what `up` started\n  status  show what runs and whether it answers";
 
 async function main(command: string | undefined): Promise<number> {
   switch (command) {
     case "up": {
+      if (process.argv.includes("--dry-run")) {
+        const plan = await stackPlan(process.env);
+        for (const line of plan) console.log(line);
+        return plan.some((line) => line.startsWith("problem:")) ? 1 : 0;
+      }
       const started = Date.now();
       const endpoints = await stackUp(process.env, say);
       say(

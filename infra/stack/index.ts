@@ -1,12 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { composeDown, composeUp } from "./docker/compose.ts";
+import { composePlan, composeProblems, readCompose } from "./docker/compose-file.ts";
 import { dockerAvailable } from "./docker/engine.ts";
 import { localDown, localStatus, localUp } from "./local/index.ts";
 import { stateDir } from "./paths.ts";
 import { kafkaReady, postgresReady, postgresVersion, registryReady, registryVersion } from "./probes.ts";
 import { readSettings } from "./settings.ts";
 import { type StackEndpoints, StackError, type StackMode } from "./types.ts";
+import { VERSIONS } from "./versions.ts";
 
 export { freePort } from "./ports.ts";
 export { type StackEndpoints, StackError, type StackMode, type StackVersions } from "./types.ts";
@@ -92,6 +94,30 @@ export async function stackUp(env: Env, say: Say): Promise<StackEndpoints> {
   writeEnvFile(env, endpoints);
   return endpoints;
 }
+
+/** `pnpm stack:up --dry-run`: what `up` would use or start, without starting anything. */
+export async function stackPlan(env: Env): Promise<string[]> {
+  const given = endpointsFromEnv(env);
+  if (given)
+    return [
+      `the environment names a stack: ${given.kafkaBrokers.join(",")}, ${given.schemaRegistryUrl}; nothing to start`,
+    ];
+  const mode = chooseMode(env);
+  if (mode === "docker") {
+    const compose = readCompose();
+    const problems = composeProblems(compose);
+    return [`mode: docker`, ...composePlan(compose), ...problems.map((p) => `problem: ${p}`)];
+  }
+  const s = readSettings(env);
+  return [
+    "mode: local (JVMs from Maven Central, the machine's PostgreSQL)",
+    `  kafka        Apache Kafka ${VERSIONS.kafka} (KRaft, one node) on 127.0.0.1:${s.kafkaPort}, controller ${s.kafkaControllerPort}`,
+    `  registry     Apicurio Registry ${VERSIONS.apicurio} on 127.0.0.1:${s.registryPort}`,
+    `  postgres     databases ${s.databaseName} and sbs_registry via ${redactUrl(s.postgresAdminUrl)}`,
+  ];
+}
+
+const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 
 /** `pnpm stack:down`: stops what `stack:up` started in this checkout, and nothing else. */
 export async function stackDown(env: Env, say: Say): Promise<void> {

@@ -10,7 +10,7 @@ export const VERSIONS = {
   kafka: "3.9.1",
   scala: "2.13",
   apicurio: "3.0.9",
-  postgresImage: "postgres:15",
+  postgresImage: "postgres:15.20",
 } as const;
 
 export const IMAGES = {
