@@ -64,5 +64,14 @@ describe("pnpm cli plan from a fresh shell", () => {
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ customers: 1, create: 1 });
+
+    // resync --dry-run is the same plan, as text: nothing is sent (no Brevo is configured at all).
+    const dry = spawnSync(process.execPath, [BIN, "resync", "--dry-run"], {
+      env: freshShell(stateDir, schema),
+      encoding: "utf8",
+    });
+    expect(dry.stderr).toBe("");
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain("contacts to create: 1");
   });
 });
