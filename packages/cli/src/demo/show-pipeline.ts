@@ -36,6 +36,7 @@ export async function showPipeline(pipeline: PipelineInfo, customers: number, io
       pipeline,
       top.rows.map((r) => String(r["customer_id"])),
       io.env,
+      await whyNoContact(client),
     );
     return [
       ...(settled.ok ? [] : [`\n${settled.message}`]),
@@ -84,7 +85,25 @@ async function waitUntilSettled(customers: number, io: Io): Promise<{ ok: true }
   };
 }
 
-async function brevoContacts(pipeline: PipelineInfo, ids: string[], env: Env): Promise<string[]> {
+/** Per customer without a contact: deleted in Stripe, no email, or what Brevo refused. */
+async function whyNoContact(client: Pick<pg.Client, "query">): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ customer_id: string; why: string }>(
+    `SELECT m.customer_id,
+            CASE WHEN m.deleted THEN 'deleted in Stripe'
+                 WHEN m.email IS NULL THEN 'no email'
+                 WHEN f.code IS NOT NULL THEN 'refused by Brevo (' || f.code || ')'
+                 ELSE 'not pushed yet' END AS why
+       FROM customer_metrics m LEFT JOIN brevo_sync_failures f ON f.ext_id = m.customer_id`,
+  );
+  return new Map(rows.map((r) => [r.customer_id, r.why]));
+}
+
+async function brevoContacts(
+  pipeline: PipelineInfo,
+  ids: string[],
+  env: Env,
+  why: ReadonlyMap<string, string>,
+): Promise<string[]> {
   const apiKey = pipeline.brevo.apiKey ?? env["BREVO_API_KEY"];
   if (!apiKey) return ["(set BREVO_API_KEY to read the contacts back from Brevo)"];
   const out = [`Brevo (${pipeline.brevo.fake ? "fake" : "real"}) contacts of those customers:`];
@@ -94,7 +113,7 @@ async function brevoContacts(pipeline: PipelineInfo, ids: string[], env: Env): P
     });
     if (!res.ok) {
       await res.arrayBuffer();
-      out.push(`  ${id}: no contact (HTTP ${res.status}; the summary below says why)`);
+      out.push(`  ${id}: no contact: ${why.get(id) ?? `HTTP ${res.status}`}`);
       continue;
     }
     const contact = (await res.json()) as { attributes?: Record<string, unknown>; listIds?: number[] };
