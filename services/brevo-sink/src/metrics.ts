@@ -79,27 +79,35 @@ export function createSinkMetrics(deps: SinkMetricsDeps) {
     const t = await tables();
     if (t) g.set(t.backlog);
   });
-  gauge(
+  /** A gauge with one series per key of a table figure (codes, statuses). */
+  const tableSeries = (
+    name: string,
+    help: string,
+    label: string,
+    pick: (t: TableFigures) => ReadonlyMap<string, number>,
+  ) =>
+    gauge(
+      name,
+      help,
+      async (g) => {
+        const t = await tables();
+        if (!t) return;
+        g.reset();
+        for (const [key, n] of pick(t)) g.set({ [label]: key }, n);
+      },
+      [label],
+    );
+  tableSeries(
     "brevo_sink_failures",
     "contacts Brevo refused, retried later (brevo_sync_failures), by code",
-    async (g) => {
-      const t = await tables();
-      if (!t) return;
-      g.reset();
-      for (const [code, n] of t.failures) g.set({ code }, n);
-    },
-    ["code"],
+    "code",
+    (t) => t.failures,
   );
-  gauge(
+  tableSeries(
     "brevo_sink_events",
     "custom events in the ledger by status (sent, failed, uncertain, sending)",
-    async (g) => {
-      const t = await tables();
-      if (!t) return;
-      g.reset();
-      for (const [status, n] of t.events) g.set({ status }, n);
-    },
-    ["status"],
+    "status",
+    (t) => t.events,
   );
 
   const pushed = new Counter({
