@@ -20,6 +20,7 @@ import { parseSinkConfigText } from "./config-file.ts";
 import { syncOnce } from "./sync.ts";
 import { openTestEventLog, type RawStripeEvent, stripeEvent, type TestEventLog } from "./testing/event-log.ts";
 import { type FakeBrevo, startFakeBrevo } from "./testing/fake-brevo.ts";
+import { untilVisibleToFeed } from "./testing/feed-visibility.ts";
 import { testSyncOptions, testTransport } from "./testing/harness.ts";
 import { brevoDiffersFromDesired } from "./testing/oracle.ts";
 import { stripeHistory } from "./testing/stripe-history.ts";
@@ -79,8 +80,10 @@ async function rebuild(args: string[], extraEnv: Record<string, string> = {}) {
 }
 
 const source = () => createPgProjectionSource(pool, { schema: projection.schema });
-const run = () =>
-  syncOnce(
+/** One pass, once the feed can see every row committed so far (another test's transaction may hold it back). */
+const run = async () => {
+  await untilVisibleToFeed(pool);
+  return syncOnce(
     {
       config,
       source: source(),
@@ -92,6 +95,7 @@ const run = () =>
     },
     testSyncOptions,
   );
+};
 
 beforeAll(async () => {
   const stack = testStack();
@@ -205,6 +209,7 @@ describe("the sink's change feed on the real projector", () => {
     } finally {
       slow.release();
     }
+    await untilVisibleToFeed(pool);
     const after = await feed.changedSince(cursor, 1000);
     expect(after.rows.map((r) => [r.customerId, r.name])).toEqual(
       [

@@ -16,6 +16,7 @@ import { createSinkMetrics } from "./metrics.ts";
 import { syncOnce } from "./sync.ts";
 import { population } from "./testing/customers.ts";
 import { type FakeBrevo, startFakeBrevo } from "./testing/fake-brevo.ts";
+import { untilVisibleToFeed } from "./testing/feed-visibility.ts";
 import { testSyncOptions, testTransport } from "./testing/harness.ts";
 import { brevoDiffersFromDesired, eventsSentTwice } from "./testing/oracle.ts";
 import { brevoContactReader, sampleDrift } from "./verify.ts";
@@ -74,6 +75,7 @@ async function project(models: readonly CustomerReadModel[]) {
     `UPDATE customer_metrics SET updated_at = clock_timestamp(), removed = false, generation = 1,
        change_xid = pg_current_xact_id() WHERE change_xid IS NULL`,
   );
+  await untilVisibleToFeed(pool);
 }
 
 async function startFake(): Promise<FakeBrevo> {
