@@ -7,6 +7,7 @@ import { commands as projectorCommands } from "@sbs/projector/commands";
 import { FOLD_USAGE, parseFoldArgs, runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { commandEnv } from "./command-env.ts";
+import { runDashboard } from "./dashboard/command.ts";
 import { runDemo } from "./demo/command.ts";
 import { runRedrive } from "./redrive/command.ts";
 import { runPipeline } from "./start/pipeline.ts";
@@ -132,9 +133,15 @@ const status: CliCommand = {
   },
 };
 
+const dashboard: CliCommand = {
+  summary: "A local web dashboard: health, throughput and lag, problems, what the sink will send, MRR",
+  run: (argv) => runDashboard(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env }),
+};
+
 const commands: Record<string, CliCommand> = {
   start,
   status,
+  dashboard,
   demo,
   fold,
   backfill: stripeCommand("backfill"),

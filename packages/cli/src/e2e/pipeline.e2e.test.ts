@@ -1,19 +1,16 @@
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSinkConfigFile } from "@sbs/brevo-sink/config-file";
-import { type FakeBrevo, startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
+import type { FakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { brevoDiffersFromDesired, eventsSentTwice } from "@sbs/brevo-sink/testing/oracle";
-import { freePort } from "@sbs/infra";
 import { commands as projectorCommands } from "@sbs/projector/commands";
 import { decodeEvent, foldAll, readModels } from "@sbs/projector/domain";
-import { isolatedSchema, testStack, uniqueName, waitFor, withClient } from "@sbs/shared/testing";
+import { testStack, waitFor, withClient } from "@sbs/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliver } from "../demo/deliver.ts";
 import { generateHistory, type StripeEventObject } from "../demo/history.ts";
 import { showPipeline } from "../demo/show-pipeline.ts";
-import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, waitForOk } from "../start/services.ts";
+import { REPO_ROOT } from "../start/services.ts";
+import { type PipelineWorld, startPipelineWorld } from "./pipeline-world.ts";
 
 /**
  * The whole pipeline as it runs in production: ingest, projector and brevo-sink as three
@@ -25,73 +22,23 @@ import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, wait
  */
 
 const stack = testStack();
-const SECRET = "whsec_e2e_0123456789abcdef";
-const topic = uniqueName("e2e-stripe");
-const logs = mkdtempSync(join(tmpdir(), "sbs-e2e-"));
-const children = new Map<ServiceName, ChildProcess>();
+let world: PipelineWorld;
 let fake: FakeBrevo;
-let schema: Awaited<ReturnType<typeof isolatedSchema>>;
+let schema: { schema: string };
 let projectorEnv: Record<string, string | undefined>;
 let webhookUrl = "";
+let SECRET = "";
 let events: StripeEventObject[] = [];
 
-function spawnService(name: ServiceName, env: Record<string, string | undefined>) {
-  const child = startService(name, env, join(logs, `${name}.log`));
-  children.set(name, child);
-  child.once("exit", (code) => {
-    if (code !== 0 && code !== null)
-      console.error(`${name} exited ${code}:\n${lastLines(join(logs, `${name}.log`), 30)}`);
-  });
-}
-
 beforeAll(async () => {
-  schema = await isolatedSchema(stack.databaseUrl);
-  fake = await startFakeBrevo({});
-  const [ingestPort, ingestMetricsPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
-  const common = {
-    ...process.env,
-    KAFKA_BROKERS: stack.kafkaBrokers.join(","),
-    SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
-    DATABASE_URL: stack.databaseUrl,
-    DATABASE_SCHEMA: schema.schema,
-    LOG_LEVEL: "warn",
-    HTTP_HOST: "127.0.0.1",
-  };
-  spawnService("ingest", {
-    ...common,
-    HTTP_PORT: String(ingestPort),
-    METRICS_PORT: String(ingestMetricsPort),
-    STRIPE_WEBHOOK_SECRETS: `e2e=${SECRET}`,
-    KAFKA_TOPIC_TEST: topic,
-    KAFKA_TOPIC_LIVE: `${topic}.live`,
-    KAFKA_TOPIC_PARTITIONS: "3",
-  });
-  webhookUrl = `http://127.0.0.1:${ingestPort}/webhooks/stripe`;
-  expect(await waitForOk(`http://127.0.0.1:${ingestMetricsPort}/readyz`, 60_000)).toBe(true);
-
-  projectorEnv = {
-    ...common,
-    HTTP_PORT: String(projectorPort),
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName("e2e-projector"),
-  };
-  spawnService("projector", projectorEnv);
-  spawnService("brevo-sink", {
-    ...common,
-    BREVO_API_KEY: fake.apiKey,
-    BREVO_BASE_URL: fake.url,
-    SINK_CONFIG_FILE: join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml"),
-    SINK_EVENTS_TOPIC: topic,
-    SINK_EVENTS_GROUP_ID: uniqueName("e2e-sink-events"),
-    SINK_INTERVAL_MS: "500",
-    HTTP_PORT: "0", // its internal port (/healthz, /metrics) on any free port
-  });
+  world = await startPipelineWorld("e2e");
+  ({ fake, projectorEnv, webhookUrl } = world);
+  schema = { schema: world.schema };
+  SECRET = world.secret;
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([...children.values()].map((c) => stopService(c)));
-  await fake?.close();
-  await schema?.drop();
+  await world?.stop();
 });
 
 async function projectedCustomers(): Promise<number> {

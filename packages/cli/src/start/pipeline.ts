@@ -6,6 +6,7 @@ import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { stackUp } from "@sbs/infra";
 import { stateDir } from "@sbs/infra/paths";
 import pg from "pg";
+import { DASHBOARD_PORT, startDashboard } from "../dashboard/command.ts";
 import { DEFAULT_SINK_CONFIG, type PipelineInfo, pipelineFile } from "./pipeline-files.ts";
 import { lastLines, type ServiceName, startService, stopService, waitForOk } from "./services.ts";
 
@@ -86,12 +87,14 @@ export async function runPipeline(
   ];
 
   const children = new Map<string, ChildProcess>();
+  let closeDashboard: () => Promise<void> = () => Promise.resolve();
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say("stopping ingest, projector and brevo-sink (the stack keeps running: pnpm stack:down stops it)");
     await Promise.all([...children.values()].map((child) => stopService(child)));
+    await closeDashboard();
     await fake?.close();
     // Nothing answers at its addresses any more: the other commands must not find it.
     rmSync(pipelineFile(env), { force: true });
@@ -142,6 +145,20 @@ export async function runPipeline(
     brevo: fake ? { url: fake.url, fake: true, apiKey: fake.apiKey } : { url: brevo.url, fake: false },
   };
   writeFileSync(pipelineFile(env), JSON.stringify(info, null, 2), { mode: 0o600 });
+  const dashboardEnv = { ...common, SINK_CONFIG_FILE: sinkConfig };
+  const dashboard = await startDashboard({
+    env: dashboardEnv,
+    targets: [
+      { name: "ingest", url: `http://127.0.0.1:${INGEST_METRICS_PORT}/metrics` },
+      { name: "projector", url: `http://127.0.0.1:${PROJECTOR_PORT}/metrics` },
+      { name: "brevo-sink", url: `http://127.0.0.1:${SINK_METRICS_PORT}/metrics` },
+    ],
+    port: Number(env["DASHBOARD_PORT"] ?? DASHBOARD_PORT),
+  }).catch((error: Error) => {
+    say(`dashboard not started: ${error.message}`);
+    return undefined;
+  });
+  closeDashboard = () => dashboard?.close() ?? Promise.resolve();
 
   say("");
   say("the pipeline is running");
@@ -159,6 +176,7 @@ export async function runPipeline(
       ? `  Brevo             FAKE Brevo at ${fake.url} — no BREVO_API_KEY set, nothing is sent to Brevo`
       : `  Brevo             ${brevo.url} (BREVO_API_KEY is set: changes go to your Brevo account)`,
   );
+  if (dashboard) say(`  dashboard         ${dashboard.url}`);
   say(`  logs              ${join(dir, "logs")}/{ingest,projector,brevo-sink}.log`);
   say("  sample data       pnpm demo     status: pnpm cli status     stop: Ctrl-C");
   say("");

@@ -4,8 +4,9 @@ import { resyncCommand } from "./resync.ts";
 import { testConnectionCommand } from "./test-connection.ts";
 import { verifyCommand } from "./verify.ts";
 
+export type { PlanSummary } from "../domain/plan.ts";
 export { type Command, type CommandDeps, EXIT, type ExitCode, type Writer } from "./cli.ts";
-export { planAll } from "./plan.ts";
+export { planAll, planFromEnv } from "./plan.ts";
 
 /** The sink's CLI commands, by name. */
 export const commands = {

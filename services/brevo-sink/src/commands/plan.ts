@@ -31,6 +31,31 @@ export async function planAll(
   return summarize(all, sampleSize);
 }
 
+/** The plan for the sink the environment describes (the CLI's, the dashboard's "what the sink will send"). */
+export async function planFromEnv(
+  env: Record<string, string | undefined>,
+  sampleSize: number,
+  configFile?: string,
+): Promise<PlanSummary> {
+  const config = await loadSinkConfigFile(String(configFile ?? env["SINK_CONFIG_FILE"] ?? "sink.yaml"));
+  const url = env["DATABASE_URL"];
+  if (!url) throw new Error("DATABASE_URL is required (the projection and the sink state live there)");
+  const schema = env["DATABASE_SCHEMA"];
+  const pool = createPool({ url, applicationName: "brevo-sink-plan", ...(schema ? { schema } : {}) });
+  try {
+    return await planAll(
+      {
+        config,
+        source: createPgProjectionSource(pool, { schema: env["PROJECTION_SCHEMA"] || undefined }),
+        state: createPgSinkState(pool),
+      },
+      sampleSize,
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
 export const planCommand: Command = {
   summary: "what a resync would send to Brevo, without calling Brevo",
   usage,
@@ -41,27 +66,13 @@ export const planCommand: Command = {
       usage,
       deps,
       async (values) => {
-        const config = await loadSinkConfigFile(
-          String(values["config"] ?? deps.env["SINK_CONFIG_FILE"] ?? "sink.yaml"),
+        const summary = await planFromEnv(
+          deps.env,
+          Number(values["sample"] ?? 10),
+          values["config"] as string | undefined,
         );
-        const url = deps.env["DATABASE_URL"];
-        if (!url) throw new Error("DATABASE_URL is required (the projection and the sink state live there)");
-        const schema = deps.env["DATABASE_SCHEMA"];
-        const pool = createPool({ url, applicationName: "brevo-sink-plan", ...(schema ? { schema } : {}) });
-        try {
-          const summary = await planAll(
-            {
-              config,
-              source: createPgProjectionSource(pool, { schema: deps.env["PROJECTION_SCHEMA"] || undefined }),
-              state: createPgSinkState(pool),
-            },
-            Number(values["sample"] ?? 10),
-          );
-          deps.out.write(values["json"] ? `${JSON.stringify(summary)}\n` : `${formatPlan(summary)}\n`);
-          return EXIT.ok;
-        } finally {
-          await pool.end();
-        }
+        deps.out.write(values["json"] ? `${JSON.stringify(summary)}\n` : `${formatPlan(summary)}\n`);
+        return EXIT.ok;
       },
     ),
 };
