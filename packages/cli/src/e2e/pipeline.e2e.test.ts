@@ -8,11 +8,21 @@ import { brevoDiffersFromDesired, eventsSentTwice } from "@sbs/brevo-sink/testin
 import { freePort } from "@sbs/infra";
 import { commands as projectorCommands } from "@sbs/projector/commands";
 import { decodeEvent, foldAll, readModels } from "@sbs/projector/domain";
+import { createLogger } from "@sbs/shared";
 import { isolatedSchema, testStack, uniqueName, waitFor, withClient } from "@sbs/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliver } from "../demo/deliver.ts";
 import { generateHistory, type StripeEventObject } from "../demo/history.ts";
-import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, waitForOk } from "../start/services.ts";
+import { migrateAll } from "../migrate/migrate-all.ts";
+import {
+  lastLines,
+  REPO_ROOT,
+  type ServiceName,
+  serviceRoleEnv,
+  startService,
+  stopService,
+  waitForOk,
+} from "../start/services.ts";
 
 /**
  * The whole pipeline as it runs in production: ingest, projector and brevo-sink as three
@@ -68,8 +78,12 @@ beforeAll(async () => {
   webhookUrl = `http://127.0.0.1:${ingestPort}/webhooks/stripe`;
   expect(await waitForOk(`http://127.0.0.1:${ingestMetricsPort}/readyz`, 60_000)).toBe(true);
 
+  // As in production: the owner migrates, the projector and the sink run as DML-only roles.
+  await migrateAll(stack.databaseUrl, schema.schema, createLogger({ service: "e2e-migrate", level: "silent" }));
+  const roles = serviceRoleEnv(stack);
   projectorEnv = {
     ...common,
+    ...roles.projector,
     HTTP_PORT: String(projectorPort),
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: uniqueName("e2e-projector"),
@@ -77,6 +91,7 @@ beforeAll(async () => {
   spawnService("projector", projectorEnv);
   spawnService("brevo-sink", {
     ...common,
+    ...roles.sink,
     BREVO_API_KEY: fake.apiKey,
     BREVO_BASE_URL: fake.url,
     SINK_CONFIG_FILE: join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml"),
