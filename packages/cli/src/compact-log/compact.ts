@@ -64,7 +64,30 @@ export async function verdict(
   return outcome.event.outcome === "ignored" && outcome.event.reason === ERASED_REASON ? "event" : undefined;
 }
 
-const PRODUCE_CHUNK = 1000;
+/**
+ * A produce request's records for one partition travel as one batch, which the broker refuses
+ * above `message.max.bytes` (1 MiB by default): bench payloads of ~1.1 KB made 1000 records too
+ * many. Batches are cut by bytes, well below it.
+ */
+const PRODUCE_MAX_BYTES = 512 * 1024;
+
+export function byBytes(messages: readonly Message[], maxBytes = PRODUCE_MAX_BYTES): Message[][] {
+  const chunks: Message[][] = [];
+  let chunk: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(m);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
 
 export async function compactLog(opts: CompactOptions, deps: CompactDeps): Promise<CompactReport> {
   const now = deps.now ?? Date.now;
@@ -173,8 +196,7 @@ export async function compactLog(opts: CompactOptions, deps: CompactDeps): Promi
               }
             }
             if (!opts.dryRun) {
-              for (let i = 0; i < out.length; i += PRODUCE_CHUNK)
-                await producer.send({ topic: opts.target, acks: -1, messages: out.slice(i, i + PRODUCE_CHUNK) });
+              for (const messages of byBytes(out)) await producer.send({ topic: opts.target, acks: -1, messages });
             }
             positions.set(partition, next);
             await heartbeat();
