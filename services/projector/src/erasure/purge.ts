@@ -31,14 +31,18 @@ export interface PurgeCount {
  */
 export async function purgeIds(db: ClientBase, ids: readonly string[], generation?: number): Promise<PurgeCount[]> {
   if (ids.length === 0) return [];
+  // Naming the generations lets every match use the (generation, …) indexes instead of a scan.
+  const generations =
+    generation === undefined
+      ? (await db.query<{ g: number }>("SELECT generation AS g FROM projection_generation")).rows.map((r) => r.g)
+      : [generation];
   const counts: PurgeCount[] = [];
   for (const { table, columns } of TARGETS) {
     const match = columns.map((c) => `${c} = ANY($1::text[])`).join(" OR ");
-    const scope = generation === undefined ? "" : "generation = $2 AND ";
-    const r = await db.query(
-      `DELETE FROM ${table} WHERE ${scope}(${match})`,
-      generation === undefined ? [ids] : [ids, generation],
-    );
+    const r = await db.query(`DELETE FROM ${table} WHERE generation = ANY($2::integer[]) AND (${match})`, [
+      ids,
+      generations,
+    ]);
     counts.push({ table, rows: r.rowCount ?? 0 });
   }
   return counts;
