@@ -15,9 +15,10 @@ import { loadProjectorConfig } from "@sbs/projector/config";
 import { createRuntime } from "@sbs/projector/runtime";
 import { openTestEventLog } from "@sbs/projector/testing/event-log";
 import { generateHistory } from "@sbs/projector/testing/history";
-import { createLogger, createPool } from "@sbs/shared";
+import { createLogger, createPool, createSchemaRegistry } from "@sbs/shared";
 import pg from "pg";
 import { compactLog } from "../src/compact-log/compact.ts";
+import { envelopePayload } from "../src/compact-log/payload.ts";
 import { erase } from "../src/erase/erase.ts";
 import { migrateAll } from "../src/migrate/migrate-all.ts";
 
@@ -108,6 +109,7 @@ try {
   say(`baseline rebuild of ${built.records} records: ${rebuildBase.toFixed(1)} s`);
 
   const runtime = createRuntime(config, { logger }, "privacy-bench");
+  const payloadOf = envelopePayload(createSchemaRegistry(config.schemaRegistryUrl));
   await runtime.open();
   const scan = (dryRun: boolean, target: string) =>
     seconds(() =>
@@ -120,7 +122,7 @@ try {
           replicationFactor: 1,
           groupId: `privacy-bench-${stamp}-${target}-${dryRun}`,
         },
-        { kafka: runtime.kafka, decode: runtime.decode, erased: runtime.erasures, logger, say: () => {} },
+        { kafka: runtime.kafka, payloadOf, erased: runtime.erasures, logger, say: () => {} },
       ),
     );
   const [, readBase] = await scan(true, "empty");

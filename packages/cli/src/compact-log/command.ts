@@ -2,8 +2,9 @@ import { parseArgs } from "node:util";
 import { runRebuild } from "@sbs/projector/commands";
 import { loadProjectorConfig } from "@sbs/projector/config";
 import { createRuntime } from "@sbs/projector/runtime";
-import { createLogger } from "@sbs/shared";
+import { createLogger, createSchemaRegistry } from "@sbs/shared";
 import { compactedName, compactLog } from "./compact.ts";
+import { envelopePayload } from "./payload.ts";
 
 export const COMPACT_LOG_USAGE = `usage: pnpm cli compact-log [--dry-run] [--target TOPIC] [--no-rebuild] [--progress-interval S]
 
@@ -80,7 +81,13 @@ export async function runCompactLog(
         replicationFactor: config.kafka.replicationFactor,
         groupId: `compact-log-${startedAt.getTime()}`,
       },
-      { kafka: runtime.kafka, decode: runtime.decode, erased: runtime.erasures, logger, say },
+      {
+        kafka: runtime.kafka,
+        payloadOf: envelopePayload(createSchemaRegistry(config.schemaRegistryUrl)),
+        erased: runtime.erasures,
+        logger,
+        say,
+      },
     );
     if (!report.target) {
       say(`dry run: ${report.droppedByKey + report.droppedByEvent} of ${report.records} records would go`);

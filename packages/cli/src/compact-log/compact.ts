@@ -1,4 +1,4 @@
-import { ERASED_REASON, type ErasedIds, type RecordDecoder } from "@sbs/projector/erasure";
+import { type ErasedIds, rawIdsNamed } from "@sbs/projector/erasure";
 import { ensureTopics, type Logger, partitionCount } from "@sbs/shared";
 import { type Kafka, type Message, Partitioners } from "kafkajs";
 
@@ -9,7 +9,9 @@ import { type Kafka, type Message, Partitioners } from "kafkajs";
  * is keyed by its own id; its charge is on the list). Everything else is copied as it is (key,
  * value, headers, timestamp) into the same partition, so per-key order and placement hold and
  * ingest's partitioner keeps agreeing with them. Records that do not decode are copied (they are
- * dead letters already; the key check still applies to them).
+ * dead letters already; the key check still applies to them). The event is read for its ids only
+ * (`rawIdsNamed`: Avro envelope, JSON, three fields), not validated as the projector does: that
+ * is most of decoding's cost, and a superset of the ids is the safe side.
  */
 
 export interface CompactOptions {
@@ -23,7 +25,8 @@ export interface CompactOptions {
 
 export interface CompactDeps {
   readonly kafka: Kafka;
-  readonly decode: RecordDecoder;
+  /** The Stripe event JSON an envelope carries (the registry's Avro decoding); throws on bad bytes. */
+  readonly payloadOf: (value: Buffer) => Promise<string>;
   readonly erased: ErasedIds;
   readonly logger: Logger;
   readonly say: (line: string) => void;
@@ -54,14 +57,18 @@ export const keyId = (key: Buffer | null): string | undefined => {
 export async function verdict(
   message: Pick<Message, "key" | "value">,
   erased: ErasedIds,
-  decode: RecordDecoder,
+  payloadOf: CompactDeps["payloadOf"],
 ): Promise<"key" | "event" | "undecodable" | undefined> {
   if (erased.empty) return undefined;
   const id = keyId((message.key as Buffer | null) ?? null);
   if (id !== undefined && erased.has(id)) return "key";
-  const outcome = await decode((message.value as Buffer | null) ?? null);
-  if (!outcome.ok) return "undecodable";
-  return outcome.event.outcome === "ignored" && outcome.event.reason === ERASED_REASON ? "event" : undefined;
+  let event: unknown;
+  try {
+    event = JSON.parse(await payloadOf(message.value as Buffer));
+  } catch {
+    return "undecodable";
+  }
+  return rawIdsNamed(event).some((named) => erased.has(named)) ? "event" : undefined;
 }
 
 /**
@@ -180,7 +187,7 @@ export async function compactLog(opts: CompactOptions, deps: CompactDeps): Promi
               resolveOffset(message.offset);
               if (offset < at || offset >= target) continue;
               next = offset + 1n;
-              const why = await verdict(message, deps.erased, deps.decode);
+              const why = await verdict(message, deps.erased, deps.payloadOf);
               if (why === "key") droppedByKey++;
               else if (why === "event") droppedByEvent++;
               else {

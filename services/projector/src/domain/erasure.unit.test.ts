@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type ErasedIds, idsNamedBy, namesErased } from "./erasure.ts";
+import { generateHistory } from "../testing/history.ts";
+import { type ErasedIds, idsNamedBy, namesErased, rawIdsNamed } from "./erasure.ts";
 import { decodeEvent } from "./events.ts";
 
 const T = 1_700_000_000;
@@ -59,5 +60,30 @@ describe("the erasure predicate", () => {
     };
     expect(namesErased(charge, empty)).toBe(false);
     expect(lookups).toBe(0);
+  });
+});
+
+describe("the raw id reader compact-log uses", () => {
+  it("names at least what the decoded event names, for a generated history of every kind", () => {
+    const history = generateHistory({ seed: 5, events: 3000, customers: 50, prefix: "raw" });
+    let checked = 0;
+    for (const raw of history) {
+      const decoded = decodeEvent(raw);
+      if (!decoded.ok) continue;
+      const raws = new Set(rawIdsNamed(raw));
+      for (const id of idsNamedBy(decoded.event)) expect(raws.has(id)).toBe(true);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(2900);
+  });
+
+  it("reads expanded references and ignores what is not an event", () => {
+    expect(rawIdsNamed({ data: { object: { id: "ch_1", customer: { id: "cus_1" }, charge: null } } })).toEqual([
+      "ch_1",
+      "cus_1",
+    ]);
+    expect(rawIdsNamed({ data: { object: { id: "dp_1", charge: { id: "ch_1" } } } })).toEqual(["dp_1", "ch_1"]);
+    expect(rawIdsNamed(null)).toEqual([]);
+    expect(rawIdsNamed({ data: {} })).toEqual([]);
   });
 });

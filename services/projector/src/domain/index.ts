@@ -10,7 +10,7 @@ export {
   deriveCustomer,
   type ReadModelOptions,
 } from "./derive.ts";
-export { type ErasedIds, idsNamedBy, namesErased } from "./erasure.ts";
+export { type ErasedIds, idsNamedBy, namesErased, rawIdsNamed } from "./erasure.ts";
 export { type DecodedEvent, type DecodeResult, decodeEvent, type EventMeta, StripeEventSchema } from "./events.ts";
 export {
   type ChargeFact,

@@ -1,7 +1,6 @@
 /** The projector's side of `pnpm cli erase` and `pnpm cli compact-log` (issue #16). */
 
-export { ERASED_REASON, type RecordDecoder } from "../consumer/decode-record.ts";
-export type { ErasedIds } from "../domain/index.ts";
+export { type ErasedIds, rawIdsNamed } from "../domain/index.ts";
 export { idDigest } from "./digest.ts";
 export { createErasureList, type ErasureList } from "./erasure-list.ts";
 export {
