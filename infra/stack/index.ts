@@ -6,11 +6,13 @@ import { dockerAvailable } from "./docker/engine.ts";
 import { localDown, localStatus, localUp } from "./local/index.ts";
 import { stateDir } from "./paths.ts";
 import { kafkaReady, postgresReady, postgresVersion, registryReady, registryVersion } from "./probes.ts";
+import { ensureServiceRoles } from "./roles.ts";
 import { readSettings } from "./settings.ts";
 import { type StackEndpoints, StackError, type StackMode } from "./types.ts";
 import { VERSIONS } from "./versions.ts";
 
 export { freePort } from "./ports.ts";
+export { asUser, SERVICE_ROLES, type ServiceDatabaseUrls } from "./roles.ts";
 export { type StackEndpoints, StackError, type StackMode, type StackVersions } from "./types.ts";
 
 type Env = Record<string, string | undefined>;
@@ -86,7 +88,7 @@ export async function stackUp(env: Env, say: Say): Promise<StackEndpoints> {
   }
   const mode = chooseMode(env);
   say(`mode: ${mode}${mode === "local" ? " (no Docker engine answered; using local JVMs)" : ""}`);
-  const endpoints = mode === "docker" ? await composeUp() : await localUp(env, say);
+  const endpoints = await withServiceRoles(mode === "docker" ? await composeUp() : await localUp(env, say), say);
   if (mode === "docker") {
     mkdirSync(stateDir(env), { recursive: true });
     writeFileSync(dockerStateFile(env), JSON.stringify(endpoints, null, 2));
@@ -154,12 +156,36 @@ export async function stackStatus(env: Env): Promise<{ endpoints?: StackEndpoint
   };
 }
 
+/**
+ * The services' own DML-only roles on the stack's Postgres (created when missing). Best effort for
+ * a stack given by the environment: a user that may not create roles leaves them absent, and the
+ * banner says the services then run as DATABASE_URL's user.
+ */
+async function withServiceRoles(endpoints: StackEndpoints, say: Say): Promise<StackEndpoints> {
+  try {
+    return { ...endpoints, serviceDatabaseUrls: await ensureServiceRoles(endpoints.databaseUrl) };
+  } catch (error) {
+    say(
+      `could not create the services' database roles (${(error as Error).message}); services run as DATABASE_URL's user`,
+    );
+    return endpoints;
+  }
+}
+
 /** Lines a shell can `source`, so services started by hand find the stack. */
 export function envLines(endpoints: StackEndpoints): string[] {
   return [
     `KAFKA_BROKERS=${endpoints.kafkaBrokers.join(",")}`,
     `SCHEMA_REGISTRY_URL=${endpoints.schemaRegistryUrl}`,
+    // The owner: migrations (pnpm cli migrate) and operator commands.
     `DATABASE_URL=${endpoints.databaseUrl}`,
+    // The services' DML-only roles: `DATABASE_URL=$PROJECTOR_DATABASE_URL MIGRATE_ON_START=false`.
+    ...(endpoints.serviceDatabaseUrls
+      ? [
+          `PROJECTOR_DATABASE_URL=${endpoints.serviceDatabaseUrls.projector}`,
+          `SINK_DATABASE_URL=${endpoints.serviceDatabaseUrls.sink}`,
+        ]
+      : []),
     // One broker: topics can only have one replica. Production leaves this unset (RF 3 enforced).
     "KAFKA_SINGLE_NODE=true",
   ];
@@ -181,18 +207,19 @@ export async function ensureTestStack(
   say: Say,
 ): Promise<{ endpoints: StackEndpoints; teardown?: () => Promise<void> }> {
   const given = endpointsFromEnv(env);
-  if (given) return { endpoints: await verifyGiven(given) };
+  if (given) return { endpoints: await withServiceRoles(await verifyGiven(given), say) };
   if (existsSync(dockerStateFile(env))) {
-    return { endpoints: JSON.parse(readFileSync(dockerStateFile(env), "utf8")) as StackEndpoints };
+    const endpoints = JSON.parse(readFileSync(dockerStateFile(env), "utf8")) as StackEndpoints;
+    return { endpoints: await withServiceRoles(endpoints, say) };
   }
   if (chooseMode(env) === "docker") {
     const { startContainers } = await import("./docker/testcontainers.ts");
     say("starting throwaway containers with testcontainers");
     const started = await startContainers();
-    return { endpoints: started.endpoints, teardown: started.stop };
+    return { endpoints: await withServiceRoles(started.endpoints, say), teardown: started.stop };
   }
   const before = await localStatus(env);
-  const endpoints = await localUp(env, say);
+  const endpoints = await withServiceRoles(await localUp(env, say), say);
   if (before.running && before.healthy) return { endpoints };
   return { endpoints, teardown: () => localDown(env, say) };
 }

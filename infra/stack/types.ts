@@ -6,7 +6,13 @@ export interface StackEndpoints {
   kafkaBrokers: string[];
   /** Base URL of the Confluent-compatible API (for Apicurio: `<host>/apis/ccompat/v7`). */
   schemaRegistryUrl: string;
+  /** The owner's URL: migrations, tests that create schemas, operator commands. */
   databaseUrl: string;
+  /**
+   * Where the projector and the sink connect: their own DML-only login roles (infra/stack/roles.ts).
+   * Absent when the stack's Postgres user may not create roles (an external stack).
+   */
+  serviceDatabaseUrls?: { projector: string; sink: string };
   versions: StackVersions;
 }
 

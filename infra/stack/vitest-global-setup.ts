@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const { endpoints, teardown } = await ensureTestStack(process.env, say);
   const v = endpoints.versions;
   say(
-    `integration tests run against (${endpoints.mode}): Apache Kafka ${v.kafka} at ${endpoints.kafkaBrokers.join(",")}, ${v.registry} at ${endpoints.schemaRegistryUrl}, PostgreSQL ${v.postgres}`,
+    `integration tests run against (${endpoints.mode}): Apache Kafka ${v.kafka} at ${endpoints.kafkaBrokers.join(",")}, ${v.registry} at ${endpoints.schemaRegistryUrl}, PostgreSQL ${v.postgres}${endpoints.serviceDatabaseUrls ? " (services as their own DML-only roles)" : ""}`,
   );
   project.provide("stack", endpoints);
   return teardown;

@@ -7,8 +7,12 @@ import { commands as projectorCommands } from "@sbs/projector/commands";
 import { FOLD_USAGE, parseFoldArgs, runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { commandEnv } from "./command-env.ts";
+import { runCompactLog } from "./compact-log/command.ts";
 import { runDashboard } from "./dashboard/command.ts";
 import { runDemo } from "./demo/command.ts";
+import { runErase } from "./erase/command.ts";
+import { runGenerations } from "./generations/command.ts";
+import { runMigrate } from "./migrate/command.ts";
 import { runRedrive } from "./redrive/command.ts";
 import { runPipeline } from "./start/pipeline.ts";
 import { collectStatus, formatStatus } from "./status/status.ts";
@@ -32,6 +36,8 @@ const out = process.stdout;
 const err = process.stderr;
 
 const foldUsage = FOLD_USAGE;
+
+const io = { out: (t: string) => out.write(t), err: (t: string) => err.write(t), env };
 
 const fold: CliCommand = {
   summary: "Fold Stripe events from a file offline and print the per-customer read models",
@@ -158,6 +164,22 @@ const commands: Record<string, CliCommand> = {
   redrive: {
     summary: "Put dead letters back on the topic they came from (after fixing their cause)",
     run: (argv) => runRedrive(argv, { out: (t) => out.write(t), err: (t) => err.write(t), env }),
+  },
+  migrate: {
+    summary: "Apply the projector's and the sink's migrations as the owner role (DATABASE_URL)",
+    run: (argv) => runMigrate(argv, io),
+  },
+  erase: {
+    summary: "Erase a customer (id or email): erasure list, every generation, sink state and the Brevo contact",
+    run: (argv) => runErase(argv, io),
+  },
+  "compact-log": {
+    summary: "Copy the event topic without erased customers (--dry-run counts), rebuild from the copy and switch",
+    run: (argv) => runCompactLog(argv, io),
+  },
+  generations: {
+    summary: "List projection generations; drop them, or prune retired ones past retention and scrub the kept",
+    run: (argv) => runGenerations(argv, io),
   },
   plan: sinkCommand("plan"),
   resync: sinkCommand("resync"),

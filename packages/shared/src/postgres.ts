@@ -111,6 +111,11 @@ export async function migrate(config: MigrationConfig): Promise<string[]> {
   try {
     await client.connect();
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    // CREATE SCHEMA IF NOT EXISTS checks CREATE on the database before it looks: an owner role
+    // that owns its (existing) schema but may not create schemas would be refused.
+    const schemaExists =
+      config.schema !== undefined &&
+      ((await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [config.schema])).rowCount ?? 0) > 0;
     const applied = await runner({
       dbClient: client,
       noLock: true,
@@ -119,7 +124,7 @@ export async function migrate(config: MigrationConfig): Promise<string[]> {
       migrationsTable: config.table ?? migrationsTableFor(config.dir),
       checkOrder: true,
       singleTransaction: true,
-      ...(config.schema ? { schema: config.schema, createSchema: true } : {}),
+      ...(config.schema ? { schema: config.schema, createSchema: !schemaExists } : {}),
       log: (message: string) => log.debug(message),
     });
     const names = applied.map((m) => m.name);

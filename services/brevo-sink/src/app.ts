@@ -182,12 +182,14 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
     transport,
     eventsConsumer,
     async prepare() {
-      await migrate({
-        url: env.databaseUrl,
-        dir: MIGRATIONS_DIR,
-        logger,
-        ...(env.databaseSchema === undefined ? {} : { schema: env.databaseSchema }),
-      });
+      if (env.migrateOnStart) {
+        await migrate({
+          url: env.databaseUrl,
+          dir: MIGRATIONS_DIR,
+          logger,
+          ...(env.databaseSchema === undefined ? {} : { schema: env.databaseSchema }),
+        });
+      }
       await checkSelfTest(state, env.selfTest, logger);
       await bootstrapAttributes(transport, config, logger);
     },

@@ -12,6 +12,9 @@ const schema = z
       .optional(),
     // Schema of the projector's `customer_metrics` view when it is not on the sink's search_path
     // (the sink's tables in a schema of their own); default: found through the search_path.
+    // Apply the sink's migrations at start: only when DATABASE_URL is the owner's (a DML-only
+    // service role cannot, and should not; run `pnpm cli migrate` as the owner instead).
+    MIGRATE_ON_START: env.bool(true),
     PROJECTION_SCHEMA: z
       .string()
       .regex(/^[a-z_][a-z0-9_]*$/)
@@ -75,6 +78,7 @@ const schema = z
   .transform((e) => ({
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
+    migrateOnStart: e.MIGRATE_ON_START,
     projectionSchema: e.PROJECTION_SCHEMA,
     logLevel: e.LOG_LEVEL,
     configFile: e.SINK_CONFIG_FILE,

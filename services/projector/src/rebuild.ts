@@ -2,6 +2,7 @@ import { checkout, inTransaction, type Logger } from "@sbs/shared";
 import type { KafkaConfig } from "kafkajs";
 import type { ProjectorConfig } from "./config.ts";
 import { createTopicConsumer } from "./consumer/topic-consumer.ts";
+import { purgeDigests } from "./erasure/purge.ts";
 import { createProjectorMetrics } from "./metrics.ts";
 import { rebuildInMemory } from "./rebuild-in-memory.ts";
 import { createRuntime } from "./runtime.ts";
@@ -197,6 +198,9 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
           for (const [p, target] of targets) {
             if ((stored.get(p) ?? 0n) < target) throw new Error(`partition ${p} is behind its high-water mark`);
           }
+          // An erasure recorded while this generation was folding: it goes live without that person.
+          await runtime.erasures.refresh();
+          await purgeDigests(db, runtime.erasures.digests(), generation);
         });
         switched = true;
       } finally {

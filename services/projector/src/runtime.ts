@@ -16,6 +16,7 @@ import { createBatchProcessor } from "./consumer/batch-processor.ts";
 import { createDeadLetterPublisher } from "./consumer/dead-letter-publisher.ts";
 import { createRecordDecoder } from "./consumer/decode-record.ts";
 import type { Watermarks } from "./consumer/position-check.ts";
+import { createErasureList } from "./erasure/erasure-list.ts";
 import type { ProjectorMetrics } from "./metrics.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -51,6 +52,8 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const registry = createSchemaRegistry(config.schemaRegistryUrl);
+  // Consulted on every decoded event: an erased customer never comes back through a replay.
+  const erasures = createErasureList(pool, { refreshMs: config.superviseIntervalMs, logger: opts.logger });
   const dlqPartitions = new Map<string, number>();
   let admin: Admin | undefined;
   /**
@@ -96,7 +99,8 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     kafka,
     producer,
     deadLetters,
-    decode: createRecordDecoder(registry, config.schemaRegistryUrl),
+    erasures,
+    decode: createRecordDecoder(registry, config.schemaRegistryUrl, erasures),
     /** The first offset the broker still has for a partition. */
     logStartOffset,
     /** Log start and high-water mark of every partition of a topic. */
@@ -115,6 +119,8 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
           logger: opts.logger,
         });
       }
+      await erasures.refresh();
+      erasures.start();
       admin = kafka.admin();
       await admin.connect();
       const partitions = await partitionCount(admin, config.kafka.topic);
@@ -137,7 +143,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     processor(metrics: ProjectorMetrics, generation: { current: number }, followPointer: boolean) {
       return createBatchProcessor({
         pool,
-        decode: createRecordDecoder(registry, config.schemaRegistryUrl),
+        decode: createRecordDecoder(registry, config.schemaRegistryUrl, erasures),
         deadLetters,
         metrics,
         logger: opts.logger,
@@ -151,6 +157,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
       });
     },
     async close(): Promise<void> {
+      erasures.stop();
       await producer.disconnect().catch(() => {});
       await admin?.disconnect().catch(() => {});
       await pool.end().catch(() => {});

@@ -4,8 +4,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FakeBrevo, startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { freePort } from "@sbs/infra";
+import { createLogger } from "@sbs/shared";
 import { isolatedSchema, testStack, uniqueName } from "@sbs/shared/testing";
-import { lastLines, REPO_ROOT, type ServiceName, startService, stopService, waitForOk } from "../start/services.ts";
+import { migrateAll } from "../migrate/migrate-all.ts";
+import {
+  lastLines,
+  REPO_ROOT,
+  type ServiceName,
+  serviceRoleEnv,
+  startService,
+  stopService,
+  waitForOk,
+} from "../start/services.ts";
 
 /**
  * The whole pipeline for an end-to-end test: ingest, projector and brevo-sink as three processes
@@ -69,8 +79,12 @@ export async function startPipelineWorld(prefix: string): Promise<PipelineWorld>
   });
   if (!(await waitForOk(`http://127.0.0.1:${ingestMetricsPort}/readyz`, 60_000)))
     throw new Error(`ingest did not become ready:\n${lastLines(join(logs, "ingest.log"), 30)}`);
+  // As in production: the owner migrates, the projector and the sink run as DML-only roles.
+  await migrateAll(stack.databaseUrl, schema.schema, createLogger({ service: `${prefix}-migrate`, level: "silent" }));
+  const roles = serviceRoleEnv(stack);
   const projectorEnv = {
     ...common,
+    ...roles.projector,
     HTTP_PORT: String(projectorPort),
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: uniqueName(`${prefix}-projector`),
@@ -78,6 +92,7 @@ export async function startPipelineWorld(prefix: string): Promise<PipelineWorld>
   spawnService("projector", projectorEnv);
   spawnService("brevo-sink", {
     ...common,
+    ...roles.sink,
     BREVO_API_KEY: fake.apiKey,
     BREVO_BASE_URL: fake.url,
     SINK_CONFIG_FILE: join(REPO_ROOT, "services/brevo-sink/sink.sample.yaml"),

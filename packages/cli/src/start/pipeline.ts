@@ -5,10 +5,12 @@ import { join } from "node:path";
 import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { stackUp } from "@sbs/infra";
 import { stateDir } from "@sbs/infra/paths";
+import { createLogger } from "@sbs/shared";
 import pg from "pg";
 import { DASHBOARD_PORT, startDashboard } from "../dashboard/command.ts";
+import { migrateAll } from "../migrate/migrate-all.ts";
 import { DEFAULT_SINK_CONFIG, type PipelineInfo, pipelineFile } from "./pipeline-files.ts";
-import { lastLines, type ServiceName, startService, stopService, waitForOk } from "./services.ts";
+import { lastLines, type ServiceName, serviceRoleEnv, startService, stopService, waitForOk } from "./services.ts";
 
 /**
  * `pnpm start`: the whole pipeline on one machine. The stack comes up (or is found), then ingest,
@@ -49,6 +51,14 @@ export async function runPipeline(
   if (fake) await forgetFakeBrevoState(endpoints.databaseUrl, say);
   const sinkConfig = env["SINK_CONFIG_FILE"] ?? DEFAULT_SINK_CONFIG;
 
+  // Migrations as the owner (the stack's DATABASE_URL); the services then run as their own
+  // DML-only roles, as in production, so a missing grant shows here and in CI.
+  const applied = await migrateAll(
+    endpoints.databaseUrl,
+    undefined,
+    createLogger({ service: "migrate", level: "warn" }),
+  );
+  if (applied.length > 0) say(`migrations applied: ${applied.join(", ")}`);
   const common = {
     ...env,
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(","),
@@ -58,6 +68,7 @@ export async function runPipeline(
     // The local stack has one broker: topics get one replica, which ensureTopics refuses otherwise.
     KAFKA_SINGLE_NODE: env["KAFKA_SINGLE_NODE"] ?? "true",
   };
+  const roles = serviceRoleEnv(endpoints);
   const services: { name: ServiceName; env: Record<string, string | undefined> }[] = [
     {
       name: "ingest",
@@ -70,12 +81,13 @@ export async function runPipeline(
     },
     {
       name: "projector",
-      env: { ...common, HTTP_PORT: String(PROJECTOR_PORT) },
+      env: { ...common, ...roles.projector, HTTP_PORT: String(PROJECTOR_PORT) },
     },
     {
       name: "brevo-sink",
       env: {
         ...common,
+        ...roles.sink,
         BREVO_API_KEY: brevo.apiKey,
         BREVO_BASE_URL: brevo.url,
         SINK_CONFIG_FILE: sinkConfig,

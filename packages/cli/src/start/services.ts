@@ -28,6 +28,22 @@ const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
   "brevo-sink": [],
 };
 
+/**
+ * The environment that runs the projector and the sink as their own DML-only roles (migrations
+ * already applied by the owner): nothing when the stack has no such roles.
+ */
+export function serviceRoleEnv(endpoints: { serviceDatabaseUrls?: { projector: string; sink: string } }): {
+  projector: Record<string, string>;
+  sink: Record<string, string>;
+} {
+  const urls = endpoints.serviceDatabaseUrls;
+  if (urls === undefined) return { projector: {}, sink: {} };
+  return {
+    projector: { DATABASE_URL: urls.projector, MIGRATE_ON_START: "false" },
+    sink: { DATABASE_URL: urls.sink, MIGRATE_ON_START: "false" },
+  };
+}
+
 export function startService(
   name: ServiceName,
   env: Record<string, string | undefined>,

@@ -9,6 +9,8 @@ export interface TestStack {
   kafkaBrokers: string[];
   schemaRegistryUrl: string;
   databaseUrl: string;
+  /** The projector's and the sink's DML-only login roles (infra/stack/roles.ts), when the stack has them. */
+  serviceDatabaseUrls?: { projector: string; sink: string };
   versions: { kafka: string; registry: string; postgres: string };
 }
 

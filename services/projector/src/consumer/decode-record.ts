@@ -1,5 +1,5 @@
 import { AppError, type SchemaRegistry } from "@sbs/shared";
-import { type DecodedEvent, decodeEvent } from "../domain/index.ts";
+import { type DecodedEvent, decodeEvent, type ErasedIds, namesErased } from "../domain/index.ts";
 import { needsStorableText, toStorableText } from "./storable-text.ts";
 
 /** A record the projector can never apply, whatever it retries: it goes to the dead-letter topic. */
@@ -13,6 +13,9 @@ export interface Poison {
     | "database_rejected";
   readonly reason: string;
 }
+
+/** Why an event that names an erased customer or object is not folded (an `ignored` outcome). */
+export const ERASED_REASON = "erased";
 
 export type RecordOutcome = { readonly ok: true; readonly event: DecodedEvent } | ({ readonly ok: false } & Poison);
 
@@ -29,7 +32,12 @@ interface AvroType {
  * SCHEMA_REGISTRY_URL, a fresh registry or one restored from an old backup would otherwise turn
  * the whole history into dead letters.
  */
-export function createRecordDecoder(registry: SchemaRegistry, registryUrl = "the schema registry") {
+export function createRecordDecoder(
+  registry: SchemaRegistry,
+  registryUrl = "the schema registry",
+  /** The erasure list: an event naming an erased id decodes to `ignored` (counted, never folded). */
+  erased?: ErasedIds,
+) {
   const schemas = new Map<number, AvroType>();
 
   const schemaFor = async (id: number): Promise<AvroType> => {
@@ -85,9 +93,11 @@ export function createRecordDecoder(registry: SchemaRegistry, registryUrl = "the
       return { ok: false, errorClass: "payload_json", reason: `payload is not JSON: ${(error as Error).message}` };
     }
     const decoded = decodeEvent(raw);
-    return decoded.ok
-      ? { ok: true, event: decoded.event }
-      : { ok: false, errorClass: "invalid_event", reason: decoded.reason };
+    if (!decoded.ok) return { ok: false, errorClass: "invalid_event", reason: decoded.reason };
+    if (erased !== undefined && namesErased(decoded.event, erased)) {
+      return { ok: true, event: { meta: decoded.event.meta, outcome: "ignored", reason: ERASED_REASON } };
+    }
+    return { ok: true, event: decoded.event };
   };
 }
 

@@ -200,9 +200,44 @@ export const evolvePrice = (fact: PriceFact | undefined, version: Version<PriceS
 export const evolveCoupon = evolveWith<CouponSnapshot>(noRank);
 export const evolveDiscount = evolveWith<DiscountSnapshot>(noRank);
 
+/**
+ * What a deleted customer's fact keeps: what the metrics need (id, currency, created) and nothing
+ * personal. Applied to every deleted version before the join and to the winner after it (a fact
+ * stored before this rule), so the join stays a join over scrubbed values and a deleted customer's
+ * email, name, phone and metadata are never written to Postgres again.
+ */
+export const scrubDeletedCustomer = (version: Version<CustomerSnapshot>): Version<CustomerSnapshot> => {
+  if (!version.deleted) return version;
+  const d = version.data;
+  if (d.email === null && d.name === null && d.phone === null && d.discount === null && isEmpty(d.metadata))
+    return version;
+  return {
+    ...version,
+    data: {
+      id: d.id,
+      email: null,
+      name: null,
+      phone: null,
+      currency: d.currency,
+      created: d.created,
+      metadata: {},
+      discount: null,
+    },
+  };
+};
+
+const isEmpty = (o: object): boolean => {
+  for (const _ in o) return false;
+  return true;
+};
+
 export const evolveCustomer = (fact: CustomerFact | undefined, version: Version<CustomerSnapshot>): CustomerFact => {
-  const base = evolveWith<CustomerSnapshot>(noRank)(fact, version);
-  return { ...base, createdAt: minOf(fact?.createdAt ?? null, version.data.created) };
+  const base = evolveWith<CustomerSnapshot>(noRank)(fact, scrubDeletedCustomer(version));
+  return {
+    ...base,
+    winner: scrubDeletedCustomer(base.winner),
+    createdAt: minOf(fact?.createdAt ?? null, version.data.created),
+  };
 };
 
 const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));

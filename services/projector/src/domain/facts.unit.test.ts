@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evolveCharge, evolveCustomer, evolveSubscription, type Version } from "./facts.ts";
+import { evolveCharge, evolveCustomer, evolveSubscription, scrubDeletedCustomer, type Version } from "./facts.ts";
 import { foldAll } from "./fold.ts";
 import type { ChargeSnapshot, CustomerSnapshot, SubscriptionSnapshot } from "./snapshots.ts";
 import { charge, customer, decodeAll, event, projectOne, type RawEvent, subscription } from "./stripe-test-events.ts";
@@ -47,7 +47,8 @@ describe("ordering rule: greater event created wins", () => {
     const deleted = version(customerSnap("a@example.com"), T, { deleted: true });
     const later = version(customerSnap("b@example.com"), T + 9);
     const fact = evolveCustomer(evolveCustomer(undefined, deleted), later);
-    expect(fact.winner).toBe(deleted);
+    // The deleted version wins, without its personal data (scrubDeletedCustomer).
+    expect(fact.winner).toEqual({ ...deleted, data: { ...deleted.data, email: null } });
     expect(fact.lastEventAt).toBe(T + 9);
   });
 
@@ -287,5 +288,41 @@ describe("charge payment time (last_payment_at)", () => {
       event("charge.captured", T + 3600, charge("ch_1", "cus_1")),
     ]);
     expect(state.charges.get("ch_1")).toMatchObject({ capturedAt: T + 3600, uncapturedAt: T });
+  });
+});
+
+describe("a deleted customer's fact keeps only what the metrics need", () => {
+  const full: CustomerSnapshot = {
+    id: "cus_1",
+    email: "ada@example.com",
+    name: "Ada",
+    phone: "+44 20 7946 0000",
+    currency: "eur",
+    created: T,
+    metadata: { crm: "42" },
+    discount: { id: "di_1", coupon: "co_1", customer: "cus_1", subscription: null },
+  };
+  const stripped = { ...full, email: null, name: null, phone: null, metadata: {}, discount: null };
+
+  it("whatever the order of created and deleted, and from a fact stored before the rule", () => {
+    const created = version(full, T, { eventType: "customer.created" });
+    const deleted = version(full, T + 5, { eventType: "customer.deleted", deleted: true });
+    for (const fact of [
+      evolveCustomer(evolveCustomer(undefined, created), deleted),
+      evolveCustomer(evolveCustomer(undefined, deleted), created),
+      // A fact written before scrubbing existed: the next event scrubs it.
+      evolveCustomer({ winner: deleted, lastEventAt: T + 5, createdAt: T }, created),
+    ]) {
+      expect(fact.winner.data).toEqual(stripped);
+      expect(fact.winner.deleted).toBe(true);
+      expect(fact.createdAt).toBe(T);
+      expect(JSON.stringify(fact)).not.toContain("ada@example.com");
+    }
+  });
+
+  it("leaves live customers alone", () => {
+    const created = version(full, T);
+    expect(scrubDeletedCustomer(created)).toBe(created);
+    expect(evolveCustomer(undefined, created).winner.data.email).toBe("ada@example.com");
   });
 });

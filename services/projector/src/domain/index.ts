@@ -10,6 +10,7 @@ export {
   deriveCustomer,
   type ReadModelOptions,
 } from "./derive.ts";
+export { type ErasedIds, idsNamedBy, namesErased, rawIdsNamed } from "./erasure.ts";
 export { type DecodedEvent, type DecodeResult, decodeEvent, type EventMeta, StripeEventSchema } from "./events.ts";
 export {
   type ChargeFact,
@@ -34,6 +35,7 @@ export {
   type ProductFact,
   type RefundFact,
   type SubscriptionFact,
+  scrubDeletedCustomer,
   type Version,
 } from "./facts.ts";
 export {
