@@ -55,7 +55,7 @@ export async function runPipeline(
   // DML-only roles, as in production, so a missing grant shows here and in CI.
   const applied = await migrateAll(
     endpoints.databaseUrl,
-    undefined,
+    env["DATABASE_SCHEMA"] || undefined,
     createLogger({ service: "migrate", level: "warn" }),
   );
   if (applied.length > 0) say(`migrations applied: ${applied.join(", ")}`);
