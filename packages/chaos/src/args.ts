@@ -4,7 +4,8 @@ import { parseArgs } from "node:util";
 
 export const USAGE = `usage: pnpm chaos [--size small|full] [--seed N] [--deliveries N] [--duration S]
                   [--kills N] [--stops N] [--broker-kills N] [--postgres-kills N]
-                  [--brevo-faults N] [--rebuilds N] [--quiesce-timeout S] [--logs DIR]
+                  [--brevo-faults N] [--rebuilds N] [--concurrency N] [--quiesce-timeout S]
+                  [--logs DIR]
 
 A fault-injection soak of the whole pipeline on a private broker, registry and PostgreSQL:
 ingest (2 workers), 2 projectors and 2 sinks as supervised processes, the fake Brevo, Stripe-like
@@ -23,6 +24,7 @@ oracles A-E. JSON figures on stdout, a readable report on stderr; exit 1 when an
   --postgres-kills N    PostgreSQL kill -9 (immediate) + restart
   --brevo-faults N      per Brevo fault kind (429 storm, 5xx, timeout, apply-then-fail)
   --rebuilds N          pnpm cli rebuild with its switch, while events flow
+  --concurrency N       deliveries in flight at once (default 64)
   --quiesce-timeout S   bound on waiting for the pipeline to settle after the last fault (default 600)
   --logs DIR            keep the services' logs there (default: a temporary directory, printed)`;
 
@@ -37,6 +39,7 @@ export interface ChaosOptions {
   readonly postgresKills: number;
   readonly brevoFaults: number;
   readonly rebuilds: number;
+  readonly concurrency: number;
   readonly quiesceTimeoutMs: number;
   readonly logs: string | undefined;
 }
@@ -77,6 +80,7 @@ const COUNTS = [
   "postgres-kills",
   "brevo-faults",
   "rebuilds",
+  "concurrency",
   "seed",
 ] as const;
 
@@ -109,7 +113,8 @@ export function parseChaosArgs(argv: readonly string[], now = Date.now()): Parse
     const raw = values[key] as string | undefined;
     if (raw === undefined) continue;
     const n = Number(raw);
-    const min = key === "deliveries" || key === "duration" || key === "quiesce-timeout" ? 1 : 0;
+    const min =
+      key === "deliveries" || key === "concurrency" || key === "duration" || key === "quiesce-timeout" ? 1 : 0;
     if (!Number.isInteger(n) || n < min) return { ok: false, help: false, error: `--${key}: an integer >= ${min}` };
     numbers[key] = n;
   }
@@ -126,6 +131,7 @@ export function parseChaosArgs(argv: readonly string[], now = Date.now()): Parse
       postgresKills: numbers["postgres-kills"] ?? preset.postgresKills,
       brevoFaults: numbers["brevo-faults"] ?? preset.brevoFaults,
       rebuilds: numbers["rebuilds"] ?? preset.rebuilds,
+      concurrency: numbers["concurrency"] ?? 64,
       quiesceTimeoutMs: (numbers["quiesce-timeout"] ?? 600) * 1000,
       logs: values["logs"] as string | undefined,
     },
@@ -145,5 +151,6 @@ export function replayCommand(o: ChaosOptions): string {
     `--postgres-kills ${o.postgresKills}`,
     `--brevo-faults ${o.brevoFaults}`,
     `--rebuilds ${o.rebuilds}`,
+    `--concurrency ${o.concurrency}`,
   ].join(" ");
 }

@@ -48,7 +48,8 @@ export interface ChaosRun {
 
 /** Environment of the harness minus what would point a service at another stack. */
 function baseEnv(): Record<string, string | undefined> {
-  const drop = /^(KAFKA_|DATABASE_|SCHEMA_|SINK_|BREVO_|STRIPE_|INGEST_|HTTP_|METRICS_|PROJECTION_|LOG_LEVEL$)/;
+  const drop =
+    /^(KAFKA_|DATABASE_|SCHEMA_|SINK_|BREVO_|STRIPE_|INGEST_|HTTP_|METRICS_|PROJECTION_|LOG_LEVEL$|NODE_OPTIONS$)/;
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !drop.test(k)));
 }
 
@@ -116,6 +117,24 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
   const pool = new pg.Pool({ connectionString: stack.postgres.url, max: 2 });
   pool.on("error", () => {});
   let drain: NodeJS.Timeout | undefined;
+  let tornDown: Promise<void> | undefined;
+  const teardown = () => {
+    tornDown ??= (async () => {
+      if (drain) clearInterval(drain);
+      await supervisor.stopAll();
+      await pool.end().catch(() => {});
+      await fake.close();
+      await stack.dispose();
+    })();
+    return tornDown;
+  };
+  // Ctrl-C or a kill of the harness must not leave brokers, clusters or services behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping everything the run started`);
+    void teardown().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
 
   try {
     const [ingestPort, ingestMetricsPort] = [await freePort(), await freePort()];
@@ -207,7 +226,7 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
     const delivery = startDelivery(order.queue, {
       url: () => `http://127.0.0.1:${ingestPort}/webhooks/stripe`,
       secret: SECRET,
-      concurrency: 24,
+      concurrency: o.concurrency,
       spanMs: o.durationMs,
       requestTimeoutMs: 10_000,
       giveUpAfterMs: Math.max(o.quiesceTimeoutMs, 300_000),
@@ -318,11 +337,9 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
     });
     return { figures, oracles, logs };
   } finally {
-    if (drain) clearInterval(drain);
-    await supervisor.stopAll();
-    await pool.end().catch(() => {});
-    await fake.close();
-    await stack.dispose();
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+    await teardown();
   }
 }
 
