@@ -134,9 +134,7 @@ export async function localUp(env: Env, say: Say): Promise<StackEndpoints> {
       jar: artifacts.registryJar,
       stateDir: f.dir,
       port: settings.registryPort,
-      jdbcUrl: registryDb.jdbcUrl,
-      dbUser: registryDb.user,
-      dbPassword: registryDb.password,
+      storage: { kind: "sql", jdbcUrl: registryDb.jdbcUrl, dbUser: registryDb.user, dbPassword: registryDb.password },
       logFile: f.registryLog,
     });
     save();

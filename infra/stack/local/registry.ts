@@ -5,11 +5,26 @@ export interface RegistryOptions {
   jar: string;
   stateDir: string;
   port: number;
-  /** JDBC URL of the Postgres database that stores the schemas. */
-  jdbcUrl: string;
-  dbUser: string;
-  dbPassword: string;
   logFile: string;
+  /**
+   * Where the schemas are stored: a Postgres database (the shared stack), or a Kafka topic on a
+   * broker (a private stack whose Postgres is killed on purpose: the registry must not die with it).
+   */
+  storage:
+    | { kind: "sql"; jdbcUrl: string; dbUser: string; dbPassword: string }
+    | { kind: "kafkasql"; bootstrapServers: string };
+}
+
+function storageEnv(storage: RegistryOptions["storage"]): Record<string, string> {
+  if (storage.kind === "kafkasql")
+    return { APICURIO_STORAGE_KIND: "kafkasql", APICURIO_KAFKASQL_BOOTSTRAP_SERVERS: storage.bootstrapServers };
+  return {
+    APICURIO_STORAGE_KIND: "sql",
+    APICURIO_STORAGE_SQL_KIND: "postgresql",
+    APICURIO_DATASOURCE_URL: storage.jdbcUrl,
+    APICURIO_DATASOURCE_USERNAME: storage.dbUser,
+    APICURIO_DATASOURCE_PASSWORD: storage.dbPassword,
+  };
 }
 
 /**
@@ -25,11 +40,7 @@ export function startRegistry(o: RegistryOptions): number {
     env: {
       QUARKUS_HTTP_HOST: "127.0.0.1",
       QUARKUS_HTTP_PORT: String(o.port),
-      APICURIO_STORAGE_KIND: "sql",
-      APICURIO_STORAGE_SQL_KIND: "postgresql",
-      APICURIO_DATASOURCE_URL: o.jdbcUrl,
-      APICURIO_DATASOURCE_USERNAME: o.dbUser,
-      APICURIO_DATASOURCE_PASSWORD: o.dbPassword,
+      ...storageEnv(o.storage),
     },
   });
 }

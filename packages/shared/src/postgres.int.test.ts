@@ -58,3 +58,27 @@ describe(`migrations on real PostgreSQL ${stack.versions.postgres}`, () => {
     }
   });
 });
+
+describe("a pool whose idle client loses its connection", () => {
+  it("survives it (no unhandled 'error' event), tells onIdleError and serves the next query", async () => {
+    const failures: Error[] = [];
+    const pool = createPool({
+      url: stack.databaseUrl,
+      applicationName: "test-idle-error",
+      max: 1,
+      onIdleError: (error) => failures.push(error),
+    });
+    const admin = createPool({ url: stack.databaseUrl, applicationName: "test-admin", max: 1 });
+    try {
+      const { rows } = await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      // The client is idle in the pool now; its backend goes away as in a Postgres restart.
+      await admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+      for (let i = 0; i < 100 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(failures.map((e) => (e as { code?: string }).code)).toEqual(["57P01"]);
+      expect((await pool.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+      await admin.end();
+    }
+  });
+});

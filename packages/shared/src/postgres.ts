@@ -12,16 +12,27 @@ export interface PoolConfig {
   schema?: string;
   max?: number;
   applicationName: string;
+  /** Told when an idle client's connection fails (the pool has already discarded it). */
+  onIdleError?: (error: Error) => void;
 }
 
+/**
+ * A pool whose idle clients may lose their connection without taking the process down: pg emits
+ * 'error' on the pool when an idle client's connection ends (Postgres restarted or crashed, a
+ * backend terminated), and an 'error' event with no listener throws. The pool has already dropped
+ * that client; the next query opens a new connection. Every pool gets the listener here, so no
+ * caller can forget it (the sink did, and died on every Postgres restart).
+ */
 export function createPool(config: PoolConfig): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: config.url,
     max: config.max ?? 10,
     application_name: config.applicationName,
     connectionTimeoutMillis: 5000,
     ...(config.schema ? { options: `-c search_path=${pg.escapeIdentifier(config.schema)}` } : {}),
   });
+  pool.on("error", (error) => config.onIdleError?.(error));
+  return pool;
 }
 
 /** A client checked out of a pool, kept alive when its connection dies (see checkout). */

@@ -99,6 +99,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
     url: env.databaseUrl,
     applicationName: "brevo-sink",
     max: 4,
+    onIdleError: (error) => deps.logger.warn({ err: error }, "idle Postgres client failed"),
     ...(env.databaseSchema === undefined ? {} : { schema: env.databaseSchema }),
   });
   const state = createPgSinkState(pool);

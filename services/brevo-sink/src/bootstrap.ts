@@ -17,9 +17,23 @@ export async function bootstrapAttributes(
   if (plan.conflicts.length > 0) {
     throw new AppError("brevo_attribute_type_conflict", `refusing to start: ${describeConflicts(plan)}`);
   }
+  const created: string[] = [];
   for (const a of plan.create) {
-    await transport.createAttribute(a.name, a.type);
+    try {
+      await transport.createAttribute(a.name, a.type);
+    } catch (error) {
+      // Another sink instance starting at the same moment may have created it between our read and
+      // our create (Brevo: 400 "Attribute name must be unique"). That is the goal reached, as long
+      // as it now exists with our type; anything else is still an error.
+      const again = planAttributes(config.attributes, await transport.getAttributes());
+      if (again.conflicts.length > 0)
+        throw new AppError("brevo_attribute_type_conflict", `refusing to start: ${describeConflicts(again)}`);
+      if (again.create.some((c) => c.name === a.name)) throw error;
+      logger.info({ attribute: a.name }, "Brevo attribute created meanwhile by another instance");
+      continue;
+    }
+    created.push(a.name);
     logger.info({ attribute: a.name, type: a.type }, "created Brevo attribute");
   }
-  return { created: plan.create.map((a) => a.name) };
+  return { created };
 }

@@ -45,4 +45,30 @@ describe("attribute bootstrap", () => {
     );
     expect(fake.counts()["createAttribute"]).toBeUndefined();
   });
+
+  it("lets two instances start at the same moment: the one that loses the race to create an attribute carries on", async () => {
+    // Found by the chaos soak: both sinks read the attributes, both created AOV, the second got
+    // 400 "Attribute name must be unique" and exited.
+    // Above the plan's 10/s on attribute calls, so the race is not slowed down by 429 waits.
+    const fake = await startFakeBrevo({
+      latency: { maxMs: 20, seed: 4 },
+      rateLimits: { other: { perSecond: 1000, perHour: 100_000 } },
+    });
+    fakes.push(fake);
+    const [a, b] = await Promise.all([
+      bootstrapAttributes(testTransport(fake), config, logger),
+      bootstrapAttributes(testTransport(fake), config, logger),
+    ]);
+    expect(fake.log.some((e) => e.operation === "createAttribute" && e.status === 400)).toBe(true);
+    expect([...a.created, ...b.created].sort()).toEqual([...new Set([...a.created, ...b.created])].sort());
+    expect(fake.attributes.get("VIP_TIER")).toBe("text");
+    expect((await bootstrapAttributes(testTransport(fake), config, logger)).created).toEqual([]);
+  }, 20_000);
+
+  it("still fails when creating an attribute fails and it does not exist afterwards", async () => {
+    const fake = await startFakeBrevo();
+    fakes.push(fake);
+    fake.inject({ kind: "5xx", operations: ["createAttribute"], times: 10 });
+    await expect(bootstrapAttributes(testTransport(fake), config, logger)).rejects.toThrow();
+  });
 });

@@ -117,7 +117,7 @@ export async function diffRows(
       // A contact a fenced pass touched: its Brevo state is unknown, the bookkeeping is no guide.
       result: repair.has(row.customerId)
         ? repairContact(desired, managed, deps.config.deletedPolicy)
-        : diffContact(desired, previous, deps.config.deletedPolicy),
+        : diffContact(desired, previous, deps.config.deletedPolicy, managed),
       previous,
       row,
     };

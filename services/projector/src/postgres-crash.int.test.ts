@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { type PrivatePostgres, postgresBinDir, startPrivatePostgres } from "@sbs/infra/private-postgres";
 import { createPool } from "@sbs/shared";
 import { testStack, uniqueName, waitFor } from "@sbs/shared/testing";
 import type { Pool } from "pg";
@@ -7,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
 import { generateHistory } from "./testing/history.ts";
 import { recordsInTopic, silent, waitForProcessed } from "./testing/int-setup.ts";
-import { type PrivatePostgres, postgresBinDir, startPrivatePostgres } from "./testing/private-postgres.ts";
 import { accounted, foldedRows, viewRows } from "./testing/projection-rows.ts";
 
 /**

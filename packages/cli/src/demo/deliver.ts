@@ -30,33 +30,47 @@ export interface DeliveryReport {
   failed: string[];
 }
 
-export async function deliver(events: readonly StripeEventObject[], options: DeliveryOptions): Promise<DeliveryReport> {
+/**
+ * The order Stripe's deliveries arrive in: shuffled within windows of `reorderWindow`, and a share
+ * `duplicateRate` delivered a second time, later than the first, anywhere after it. Pure and
+ * deterministic for a seed (xorshift32), so a run can be replayed.
+ */
+export function deliveryOrder<T>(
+  events: readonly T[],
+  options: { reorderWindow: number; duplicateRate: number; seed: number },
+): { queue: T[]; duplicates: number } {
   let state = options.seed >>> 0 || 1;
   const random = () => {
-    // xorshift32: deterministic shuffles and duplicate picks for a seed.
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
     return (state >>> 0) / 4_294_967_296;
   };
-  const queue: StripeEventObject[] = [];
+  const queue: T[] = [];
   for (let i = 0; i < events.length; i += options.reorderWindow) {
     const window = events.slice(i, i + options.reorderWindow);
     for (let j = window.length - 1; j > 0; j--) {
       const k = Math.floor(random() * (j + 1));
-      [window[j], window[k]] = [window[k] as StripeEventObject, window[j] as StripeEventObject];
+      [window[j], window[k]] = [window[k] as T, window[j] as T];
     }
     queue.push(...window);
   }
+  // A duplicate goes right after the original or a later delivery: one pass, no splicing into a
+  // queue of 200,000 (quadratic).
+  const duplicated: T[][] = queue.map((e) => [e]);
   let duplicates = 0;
   for (let i = queue.length - 1; i >= 0; i--) {
     if (random() < options.duplicateRate) {
-      // A duplicate arrives later than the original, anywhere after it.
-      const at = i + 1 + Math.floor(random() * (queue.length - i));
-      queue.splice(at, 0, queue[i] as StripeEventObject);
+      const at = i + Math.floor(random() * (queue.length - i));
+      duplicated[at]?.push(queue[i] as T);
       duplicates++;
     }
   }
+  return { queue: duplicated.flat(), duplicates };
+}
+
+export async function deliver(events: readonly StripeEventObject[], options: DeliveryOptions): Promise<DeliveryReport> {
+  const { queue, duplicates } = deliveryOrder(events, options);
 
   const report: DeliveryReport = {
     events: events.length,

@@ -44,16 +44,22 @@ export function serviceRoleEnv(endpoints: { serviceDatabaseUrls?: { projector: s
   };
 }
 
+/**
+ * `detached`: the service leads a process group of its own, so a supervisor can signal it with
+ * its children (ingest's cluster workers) at once, as a crash of the whole unit would.
+ */
 export function startService(
   name: ServiceName,
   env: Record<string, string | undefined>,
   logFile: string,
+  options: { detached?: boolean } = {},
 ): ChildProcess {
   const out = openSync(logFile, "a");
   return spawn(process.execPath, [...NODE_FLAGS[name], "--import", "tsx", join(REPO_ROOT, SERVICE_ENTRY[name])], {
     cwd: REPO_ROOT,
     env,
     stdio: ["ignore", out, out],
+    detached: options.detached ?? false,
   });
 }
 

@@ -41,6 +41,7 @@ export function diffContact(
   desired: Desired,
   pushed: ContactState | undefined,
   deletedPolicy: DeletedPolicy,
+  managedLists: readonly number[] = [],
 ): DiffResult {
   switch (desired.kind) {
     case "skip":
@@ -52,7 +53,9 @@ export function diffContact(
     case "deleted":
       return pushed === undefined || pushed.deleted ? NOOP : diffDeleted(pushed, deletedPolicy);
     case "contact":
-      return pushed === undefined || pushed.deleted ? create(desired.state) : diffUpdate(desired.state, pushed);
+      return pushed === undefined || pushed.deleted
+        ? create(desired.state)
+        : diffUpdate(desired.state, pushed, managedLists);
     default: {
       const never: never = desired;
       return never;
@@ -71,7 +74,7 @@ function create(state: ContactState): DiffResult {
   };
 }
 
-function diffUpdate(desired: ContactState, pushed: ContactState): DiffResult {
+function diffUpdate(desired: ContactState, pushed: ContactState, managedLists: readonly number[]): DiffResult {
   const attributes: Record<string, AttributeValue | null> = {};
   for (const [k, v] of Object.entries(desired.attributes)) {
     if ((pushed.attributes[k] ?? null) !== v) attributes[k] = v;
@@ -91,7 +94,11 @@ function diffUpdate(desired: ContactState, pushed: ContactState): DiffResult {
       ...(emailChanged && desired.email !== null ? { email: desired.email } : {}),
       attributes,
       addLists,
-      removeLists,
+      // Set, not delta: every managed list the contact must not be in, not only the ones last
+      // recorded. A push the sink never recorded (killed while an import ran) may have added a list
+      // the bookkeeping does not know of: a past_due contact back to active stayed in "past_due"
+      // (found by the chaos soak). Removing from a list one is not in is a no-op for Brevo.
+      removeLists: [...new Set([...removeLists, ...minus(managedLists, desired.lists)])].sort((a, b) => a - b),
     },
     next: desired,
   };
