@@ -14,6 +14,20 @@ beforeAll(async () => {
 });
 afterAll(() => admin?.disconnect());
 
+/**
+ * The value the broker reports once it shows `expected` (or, after a few seconds, whatever it shows):
+ * a KRaft broker applies a config change through its metadata log, so a describe right after an
+ * alter can still answer the old value (seen on a freshly started CI broker).
+ */
+async function settledConfig(topic: string, name: string, expected: string): Promise<string | undefined> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await topicConfig(topic, name);
+    if (value === expected || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function topicConfig(topic: string, name: string): Promise<string | undefined> {
   const res = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic }] });
   return res.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
@@ -60,8 +74,8 @@ describe("topic provisioning on a real broker", () => {
       ],
     });
     expect(await ensureTopics(admin, [spec], logger)).toEqual({ [spec.topic]: "updated" });
-    expect(await topicConfig(spec.topic, "retention.ms")).toBe("-1");
-    expect(await topicConfig(spec.topic, "max.message.bytes")).toBe("2000000");
+    expect(await settledConfig(spec.topic, "retention.ms", "-1")).toBe("-1");
+    expect(await settledConfig(spec.topic, "max.message.bytes", "2000000")).toBe("2000000");
   });
 
   it("never changes the partition count of an existing topic", async () => {
@@ -87,8 +101,8 @@ describe("durable acknowledgements", () => {
       infiniteRetention: true,
     };
     await ensureTopics(admin, [spec], logger, { singleNode: true });
-    expect(await topicConfig(spec.topic, "min.insync.replicas")).toBe("1");
-    expect(await topicConfig(spec.topic, "unclean.leader.election.enable")).toBe("false");
+    expect(await settledConfig(spec.topic, "min.insync.replicas", "1")).toBe("1");
+    expect(await settledConfig(spec.topic, "unclean.leader.election.enable", "false")).toBe("false");
     await admin.alterConfigs({
       validateOnly: false,
       resources: [
@@ -104,8 +118,8 @@ describe("durable acknowledgements", () => {
       ],
     });
     expect(await ensureTopics(admin, [spec], logger, { singleNode: true })).toEqual({ [spec.topic]: "updated" });
-    expect(await topicConfig(spec.topic, "unclean.leader.election.enable")).toBe("false");
-    expect(await topicConfig(spec.topic, "min.insync.replicas")).toBe("1");
+    expect(await settledConfig(spec.topic, "unclean.leader.election.enable", "false")).toBe("false");
+    expect(await settledConfig(spec.topic, "min.insync.replicas", "1")).toBe("1");
   });
 
   it("refuses a replication factor below 3 without the single-node setting, naming the fix", async () => {
