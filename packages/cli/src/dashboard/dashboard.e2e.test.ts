@@ -99,11 +99,20 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       return rows[0]?.n as number;
     });
     // Samples first (a loaded machine can miss one), so the panels and charts have figures.
-    await waitFor("the dashboard to have sampled the projection", async () => {
-      const saas = (await (await fetch(new URL("/api/saas", dashboard.url))).json()) as { customers: number | null };
-      const points = (await (await fetch(new URL("/api/throughput", dashboard.url))).json()) as { times: number[] };
-      return saas.customers === customers && points.times.length >= 3 ? true : undefined;
-    });
+    await waitFor(
+      "the dashboard to have sampled the projection",
+      async () => {
+        const saas = (await (await fetch(new URL("/api/saas", dashboard.url))).json()) as { customers: number | null };
+        const points = (await (await fetch(new URL("/api/throughput", dashboard.url))).json()) as { times: number[] };
+        const health = (await (await fetch(new URL("/api/health", dashboard.url))).json()) as {
+          components: { name: string; up: boolean }[];
+        };
+        // Every service answers its /metrics (the sink's port opens after its Kafka consumer joined).
+        const allUp = health.components.every((c) => c.up);
+        return saas.customers === customers && points.times.length >= 3 && allUp ? true : undefined;
+      },
+      90_000,
+    );
     await page.goto(dashboard.url);
     expect(await page.textContent("#customers")).toBe(String(customers));
     const health = (await page.textContent("#health")) ?? "";
