@@ -3,7 +3,7 @@ import { cursorAt, cursorParams } from "./adapters/change-feed.ts";
 
 /**
  * What the sink keeps about a person, for `pnpm cli erase`: the last pushed state (email and
- * attributes), parked failures, custom-event ledger entries, and the change-feed cursor when its
+ * attributes), parked failures, in-flight marks, custom-event ledger entries, and the change-feed cursor when its
  * last row was theirs. The Brevo contact itself is deleted through the transport (with its rate
  * limits and retries) before this runs.
  */
@@ -19,6 +19,7 @@ export async function forgetContacts(pool: Pool, customerIds: readonly string[])
     for (const [table, column] of [
       ["brevo_contact_state", "ext_id"],
       ["brevo_sync_failures", "ext_id"],
+      ["brevo_contact_in_flight", "ext_id"],
       ["brevo_event_ledger", "customer_id"],
     ] as const) {
       const r = await client.query(`DELETE FROM ${table} WHERE ${column} = ANY($1::text[])`, [customerIds]);

@@ -93,7 +93,7 @@ export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<Sy
   // After the changes: a change may have freed what a refused contact needs (an email moved away).
   if (retryIds.length > 0) {
     deps.logger.info({ contacts: retryIds.length }, "retrying contacts Brevo refused before");
-    const repair = new Set(retryIds.filter((r) => r.fenced).map((r) => r.extId));
+    const repair = new Set(retryIds.filter((r) => r.repair).map((r) => r.extId));
     await syncRows(deps, options, await deps.source.byIds(retryIds.map((r) => r.extId)), report, repair);
   }
 
@@ -101,25 +101,31 @@ export async function syncOnce(deps: SyncDeps, options: SyncOptions): Promise<Sy
   return report;
 }
 
-/** Diffs rows against what was last pushed; pure apart from the state lookup. */
+/** Diffs rows against what was last pushed; pure apart from the state lookups. */
 export async function diffRows(
   deps: Pick<SyncDeps, "config" | "state">,
   rows: readonly CustomerReadModel[],
   repair: ReadonlySet<string> = new Set(),
-): Promise<{ extId: string; result: DiffResult; previous: ContactState | undefined; row: CustomerReadModel }[]> {
-  const pushed = await deps.state.loadPushed(rows.map((r) => r.customerId));
+): Promise<
+  { extId: string; result: DiffResult; previous: ContactState | undefined; row: CustomerReadModel; repaired: boolean }[]
+> {
+  const ids = rows.map((r) => r.customerId);
+  const [pushed, inFlight] = await Promise.all([deps.state.loadPushed(ids), deps.state.inFlight(ids)]);
   const managed = deps.config.lists.map((l) => l.listId);
   return rows.map((row) => {
     const previous = pushed.get(row.customerId);
     const desired = desiredContact(row, deps.config);
+    // Touched by a fenced pass, or by a write of ours nobody confirmed: Brevo's state is unknown and
+    // the bookkeeping is no guide, so set everything the sink manages.
+    const repaired = repair.has(row.customerId) || inFlight.has(row.customerId);
     return {
       extId: row.customerId,
-      // A contact a fenced pass touched: its Brevo state is unknown, the bookkeeping is no guide.
-      result: repair.has(row.customerId)
+      result: repaired
         ? repairContact(desired, managed, deps.config.deletedPolicy)
-        : diffContact(desired, previous, deps.config.deletedPolicy, managed),
+        : diffContact(desired, previous, deps.config.deletedPolicy),
       previous,
       row,
+      repaired,
     };
   });
 }
@@ -158,11 +164,17 @@ async function syncRows(
         ...(waiting.has(extId) ? { waitsForOwner: true } : {}),
       });
   }
+  const nothingToWrite = diffs.filter((d) => d.repaired && d.result.kind !== "push").map((d) => d.extId);
+  await deps.state.clearInFlight(nothingToWrite, options.fence);
   if (pushes.length === 0) return;
   const bulk = options.forceMode === undefined ? pushes.length >= options.bulkThreshold : options.forceMode === "bulk";
   if (bulk) report.bulkPages++;
   const checkpoint = () => checkLease(deps.state, options.fence);
-  await checkpoint();
+  // Before the first Brevo call (and fenced like any write): see SinkState.markInFlight.
+  await deps.state.markInFlight(
+    pushes.map((p) => p.next.extId),
+    options.fence,
+  );
   let result: Awaited<ReturnType<typeof pushBulk>>;
   try {
     const pushOptions = { ...options, checkpoint };
@@ -170,6 +182,7 @@ async function syncRows(
       ? await pushBulk(deps.transport, pushes, pushOptions)
       : await pushIncremental(deps.transport, pushes, pushOptions);
     // Bookkeeping strictly after Brevo's confirmation, and only while this pass still leads.
+    // Fenced marks go only with a repair that read them before it pushed (see discardPushed).
     await deps.state.savePushed(
       result.confirmed,
       options.fence,

@@ -7,11 +7,14 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
   readonly pushed: Map<string, ContactState>;
   readonly failures: Map<string, FailureInput & { attempts: number; nextAttemptAt: number }>;
   readonly ledger: Map<string, { status: EventStatus; detail?: string }>;
+  readonly inFlightMarks: Map<string, number>;
 } {
   const pushed = new Map<string, ContactState>();
   const failures = new Map<string, FailureInput & { attempts: number; nextAttemptAt: number }>();
   const ledger = new Map<string, { status: EventStatus; detail?: string }>();
   const cursors = new Map<string, string>();
+  /** ext_id → when it was marked; insertion order is the retry order. */
+  const inFlightMarks = new Map<string, number>();
   let epoch: number | undefined;
   const copy = (s: ContactState): ContactState => structuredClone(s);
   const fenced = (fence: number | undefined) => {
@@ -21,6 +24,7 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
     pushed,
     failures,
     ledger,
+    inFlightMarks,
     async loadPushed(extIds) {
       const out = new Map<string, ContactState>();
       for (const id of extIds) {
@@ -33,6 +37,7 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
       fenced(fence);
       for (const s of states) {
         pushed.set(s.extId, copy(s));
+        inFlightMarks.delete(s.extId);
         if (failures.get(s.extId)?.code !== "fenced" || repaired.includes(s.extId)) failures.delete(s.extId);
       }
     },
@@ -45,10 +50,24 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
     },
     async failedExtIds(limit) {
       const t = now();
-      return [...failures.values()]
+      const due = [...failures.values()]
         .filter((f) => f.nextAttemptAt <= t)
-        .slice(0, limit)
-        .map((f) => ({ extId: f.extId, fenced: f.code === "fenced" }));
+        .map((f) => ({ extId: f.extId, repair: f.code === "fenced" }));
+      const marked = [...inFlightMarks.keys()]
+        .filter((id) => !failures.has(id))
+        .map((extId) => ({ extId, repair: false }));
+      return [...due, ...marked].slice(0, limit);
+    },
+    async markInFlight(extIds, fence) {
+      fenced(fence);
+      for (const id of extIds) if (!inFlightMarks.has(id)) inFlightMarks.set(id, now());
+    },
+    async inFlight(extIds) {
+      return new Set(extIds.filter((id) => inFlightMarks.has(id)));
+    },
+    async clearInFlight(extIds, fence) {
+      fenced(fence);
+      for (const id of extIds) inFlightMarks.delete(id);
     },
     async discardPushed(extIds, reason) {
       for (const id of extIds) {

@@ -78,9 +78,30 @@ describe("Postgres sink state", () => {
     const state = createPgSinkState(pool);
     await state.discardPushed(["cus_f"], "fenced in a test");
     await state.savePushed([contact("cus_f", "f@example.com")]);
-    expect(await state.failedExtIds(10)).toContainEqual({ extId: "cus_f", fenced: true });
+    expect(await state.failedExtIds(10)).toContainEqual({ extId: "cus_f", repair: true });
     await state.savePushed([contact("cus_f", "f@example.com")], undefined, ["cus_f"]);
     expect((await state.failedExtIds(10)).map((f) => f.extId)).not.toContain("cus_f");
+  });
+
+  it("keeps an in-flight mark until Brevo's confirmation is recorded, and offers it for retry unless parked", async () => {
+    const state = createPgSinkState(pool);
+    const epoch = await state.acquireLease("m");
+    await state.markInFlight(["cus_m1", "cus_m2", "cus_m3"], epoch);
+    await state.markInFlight(["cus_m1"], epoch); // again: the first mark's time stays
+    expect([...(await state.inFlight(["cus_m1", "cus_m2", "cus_x"]))].sort()).toEqual(["cus_m1", "cus_m2"]);
+    await state.savePushed([contact("cus_m1", "m1@example.com")], epoch);
+    expect(await state.inFlight(["cus_m1"])).toEqual(new Set());
+    // cus_m3 parked (3 failures): its mark waits for the failure's retry.
+    for (let i = 0; i < 3; i++) await state.recordFailures([{ extId: "cus_m3", code: "unavailable", reason: "t" }]);
+    const retry = await state.failedExtIds(100);
+    expect(retry).toContainEqual({ extId: "cus_m2", repair: false });
+    expect(retry.map((r) => r.extId)).not.toContain("cus_m3");
+    expect(retry.map((r) => r.extId)).not.toContain("cus_m1");
+    await state.clearInFlight(["cus_m2"], epoch);
+    expect(await state.inFlight(["cus_m2", "cus_m3"])).toEqual(new Set(["cus_m3"]));
+    await state.acquireLease("n");
+    await expect(state.markInFlight(["cus_m4"], epoch)).rejects.toBeInstanceOf(FencedError);
+    expect(await state.inFlight(["cus_m4"])).toEqual(new Set());
   });
 
   it("reads the projection's live generation, and undefined when there is no projection_pointer", async () => {

@@ -4,7 +4,7 @@ import type { AttributeValue } from "../domain/fields.ts";
 import { PARK_AFTER, retryDelayMs } from "../domain/parking.ts";
 import { CONTACTS_LEASE, type EventStatus, FencedError, type SinkState } from "./sink-state.ts";
 
-/** SinkState in the sink's own Postgres tables (migrations/0001_brevo_sink_state.sql, 0002_…). */
+/** SinkState in the sink's own Postgres tables (migrations/0001_brevo_sink_state.sql, 0002_…, 0004_contacts_in_flight.sql). */
 export function createPgSinkState(pool: Pool): SinkState {
   /**
    * Inside a write transaction: the lease row under FOR SHARE, so taking the lead (an UPDATE of that
@@ -68,10 +68,12 @@ export function createPgSinkState(pool: Pool): SinkState {
             ),
           ],
         );
+        const ids = states.map((s) => s.extId);
         await client.query(
           "DELETE FROM brevo_sync_failures WHERE ext_id = ANY($1) AND (code <> 'fenced' OR ext_id = ANY($2))",
-          [states.map((s) => s.extId), repaired],
+          [ids, repaired],
         );
+        await client.query("DELETE FROM brevo_contact_in_flight WHERE ext_id = ANY($1)", [ids]);
       });
     },
     async recordFailures(failures, fence) {
@@ -96,11 +98,42 @@ export function createPgSinkState(pool: Pool): SinkState {
       });
     },
     async failedExtIds(limit) {
-      const { rows } = await pool.query<{ ext_id: string; code: string }>(
-        "SELECT ext_id, code FROM brevo_sync_failures WHERE next_attempt_at <= now() ORDER BY last_failed_at LIMIT $1",
+      const { rows } = await pool.query<{ ext_id: string; repair: boolean }>(
+        `SELECT ext_id, repair FROM (
+           SELECT ext_id, code = 'fenced' AS repair, last_failed_at AS since FROM brevo_sync_failures
+           WHERE next_attempt_at <= now()
+           UNION ALL
+           -- Left by a pass that died mid-write; a parked contact waits for its failure's retry.
+           SELECT m.ext_id, false, m.since FROM brevo_contact_in_flight m
+           WHERE NOT EXISTS (SELECT 1 FROM brevo_sync_failures f WHERE f.ext_id = m.ext_id)
+         ) due ORDER BY since LIMIT $1`,
         [limit],
       );
-      return rows.map((r) => ({ extId: r.ext_id, fenced: r.code === "fenced" }));
+      return rows.map((r) => ({ extId: r.ext_id, repair: r.repair }));
+    },
+    async markInFlight(extIds, fence) {
+      if (extIds.length === 0) return;
+      await transaction(fence, async (client) => {
+        // The first mark's time stays: it is the retry order after a crash.
+        await client.query(
+          `INSERT INTO brevo_contact_in_flight (ext_id) SELECT unnest($1::text[]) ON CONFLICT (ext_id) DO NOTHING`,
+          [extIds],
+        );
+      });
+    },
+    async inFlight(extIds) {
+      if (extIds.length === 0) return new Set();
+      const { rows } = await pool.query<{ ext_id: string }>(
+        "SELECT ext_id FROM brevo_contact_in_flight WHERE ext_id = ANY($1)",
+        [extIds],
+      );
+      return new Set(rows.map((r) => r.ext_id));
+    },
+    async clearInFlight(extIds, fence) {
+      if (extIds.length === 0) return;
+      await transaction(fence, async (client) => {
+        await client.query("DELETE FROM brevo_contact_in_flight WHERE ext_id = ANY($1)", [extIds]);
+      });
     },
     async discardPushed(extIds, reason) {
       if (extIds.length === 0) return;

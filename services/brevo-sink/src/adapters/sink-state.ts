@@ -34,14 +34,32 @@ export class FencedError extends AppError {
 export interface SinkState {
   loadPushed(extIds: readonly string[]): Promise<Map<string, ContactState>>;
   /**
-   * Records states Brevo confirmed, and forgets their failures, except `fenced` marks: those go
-   * only for the ext_ids in `repaired` (pushed whole by a pass that read the mark, see discardPushed).
+   * Records states Brevo confirmed, clears their in-flight marks, and forgets their failures, except
+   * `fenced` marks: those go only for the ext_ids in `repaired` (pushed whole by a pass that read the
+   * mark, see discardPushed).
    */
   savePushed(states: readonly ContactState[], fence?: number, repaired?: readonly string[]): Promise<void>;
   /** Counts one more failed attempt per contact and schedules its next retry (parking.ts). */
   recordFailures(failures: readonly FailureInput[], fence?: number): Promise<void>;
-  /** Contacts whose retry is due, oldest failure first; `fenced`: to be repaired whole. */
-  failedExtIds(limit: number): Promise<{ extId: string; fenced: boolean }[]>;
+  /**
+   * Contacts to retry, oldest first: failures whose retry is due, and contacts an earlier pass left
+   * marked in flight (unless parked). `repair`: a fenced mark, to be repaired whole (in-flight ones
+   * are found by diffRows through inFlight, whichever way they come).
+   */
+  failedExtIds(limit: number): Promise<{ extId: string; repair: boolean }[]>;
+  /**
+   * Write-ahead mark, set before a pass writes these contacts to Brevo and cleared by savePushed once
+   * Brevo confirmed them. A mark that outlives its write means an outcome nobody recorded (the sink
+   * was killed while an import ran; a call timed out after Brevo applied it): Brevo may hold that
+   * write whatever the bookkeeping says, so the contact is repaired whole (diff.ts repairContact),
+   * not diffed against its last confirmed state. Found by the chaos soak: a contact kept a list an
+   * unrecorded import had added.
+   */
+  markInFlight(extIds: readonly string[], fence?: number): Promise<void>;
+  /** The contacts among these that carry an in-flight mark. */
+  inFlight(extIds: readonly string[]): Promise<Set<string>>;
+  /** Drops in-flight marks of contacts a repair had nothing to write for (no email, nothing managed). */
+  clearInFlight(extIds: readonly string[], fence?: number): Promise<void>;
   /**
    * A fenced pass touched these contacts in Brevo but may not record what it did, and its writes
    * may have landed after the leader's: mark them `fenced` (due now). The mark survives the

@@ -41,7 +41,6 @@ export function diffContact(
   desired: Desired,
   pushed: ContactState | undefined,
   deletedPolicy: DeletedPolicy,
-  managedLists: readonly number[] = [],
 ): DiffResult {
   switch (desired.kind) {
     case "skip":
@@ -53,9 +52,7 @@ export function diffContact(
     case "deleted":
       return pushed === undefined || pushed.deleted ? NOOP : diffDeleted(pushed, deletedPolicy);
     case "contact":
-      return pushed === undefined || pushed.deleted
-        ? create(desired.state)
-        : diffUpdate(desired.state, pushed, managedLists);
+      return pushed === undefined || pushed.deleted ? create(desired.state) : diffUpdate(desired.state, pushed);
     default: {
       const never: never = desired;
       return never;
@@ -74,7 +71,12 @@ function create(state: ContactState): DiffResult {
   };
 }
 
-function diffUpdate(desired: ContactState, pushed: ContactState, managedLists: readonly number[]): DiffResult {
+/**
+ * A delta against the last confirmed push. Exact only while the bookkeeping is: a write whose outcome
+ * is unknown (killed while an import ran, a call timed out) leaves an in-flight mark, and such a
+ * contact is repaired whole instead (sync.ts diffRows, repairContact below).
+ */
+function diffUpdate(desired: ContactState, pushed: ContactState): DiffResult {
   const attributes: Record<string, AttributeValue | null> = {};
   for (const [k, v] of Object.entries(desired.attributes)) {
     if ((pushed.attributes[k] ?? null) !== v) attributes[k] = v;
@@ -94,11 +96,7 @@ function diffUpdate(desired: ContactState, pushed: ContactState, managedLists: r
       ...(emailChanged && desired.email !== null ? { email: desired.email } : {}),
       attributes,
       addLists,
-      // Set, not delta: every managed list the contact must not be in, not only the ones last
-      // recorded. A push the sink never recorded (killed while an import ran) may have added a list
-      // the bookkeeping does not know of: a past_due contact back to active stayed in "past_due"
-      // (found by the chaos soak). Removing from a list one is not in is a no-op for Brevo.
-      removeLists: [...new Set([...removeLists, ...minus(managedLists, desired.lists)])].sort((a, b) => a - b),
+      removeLists,
     },
     next: desired,
   };
@@ -135,7 +133,7 @@ function diffDeleted(pushed: ContactState, policy: DeletedPolicy): DiffResult {
 
 /**
  * A contact whose Brevo state is unknown (a fenced pass may have overwritten it after the
- * leader's write): set everything the sink manages, without relying on what was last pushed.
+ * leader's write; a write of this sink's was never confirmed, see SinkState.markInFlight): set everything the sink manages, without relying on what was last pushed.
  * Every mapped attribute (clears included), the email, every desired list added and every other
  * managed list removed; a deleted or email-less customer gets its policy against all managed lists.
  */

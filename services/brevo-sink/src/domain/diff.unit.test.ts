@@ -187,27 +187,3 @@ describe("diffContact", () => {
     }
   });
 });
-
-describe("list memberships are set, not patched", () => {
-  // Found by the chaos soak: an import that added "past_due" (6) was applied by Brevo but never
-  // recorded (the sink was killed while it ran); the contact, back to active, kept list 6 because
-  // removals were computed against the recorded lists only.
-  it("an update removes the contact from every managed list it must not be in, recorded or not", () => {
-    const recorded = state({ lists: [2, 3], attributes: { TOTAL_SPENT: 10 } });
-    const result = diffContact(
-      want({ lists: [2, 3], attributes: { TOTAL_SPENT: 20 } }),
-      recorded,
-      "unlink_lists",
-      [2, 3, 4, 5, 6],
-    );
-    expect(result).toMatchObject({
-      kind: "push",
-      command: { kind: "update", attributes: { TOTAL_SPENT: 20 }, addLists: [], removeLists: [4, 5, 6] },
-    });
-  });
-
-  it("still sends nothing when nothing changed since the last push", () => {
-    const recorded = state({ lists: [2, 3] });
-    expect(diffContact(want({ lists: [2, 3] }), recorded, "unlink_lists", [2, 3, 6])).toEqual({ kind: "noop" });
-  });
-});

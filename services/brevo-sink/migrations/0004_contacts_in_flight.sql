@@ -1,0 +1,16 @@
+-- Up Migration
+
+-- Write-ahead marks (SinkState.markInFlight): a row per contact the sink is writing to Brevo, set
+-- before the write and deleted with the bookkeeping of what Brevo confirmed. A row that outlives
+-- its pass is a write whose outcome nobody recorded (killed while an import ran, a timeout after
+-- Brevo applied it); the next pass repairs that contact whole instead of diffing against its last
+-- confirmed state, which may be missing lists Brevo added.
+CREATE TABLE brevo_contact_in_flight (
+  ext_id text PRIMARY KEY,
+  since timestamptz NOT NULL DEFAULT now()
+);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON brevo_contact_in_flight TO sbs_sink;
+
+-- Down Migration
+DROP TABLE brevo_contact_in_flight;
