@@ -7,7 +7,10 @@
 -- confirmed state, which may be missing lists Brevo added.
 CREATE TABLE brevo_contact_in_flight (
   ext_id text PRIMARY KEY,
-  since timestamptz NOT NULL DEFAULT now()
+  since timestamptz NOT NULL DEFAULT now(),
+  -- The Brevo import that carries the write, once started: Brevo may still be applying it, so a
+  -- repair waits for that process to end first (or the import re-adds lists after the repair).
+  import_process_id bigint
 );
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON brevo_contact_in_flight TO sbs_sink;

@@ -24,8 +24,8 @@ const open: FakeBrevo[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((f) => f.close()));
 });
-async function harness() {
-  const h = await sinkHarness(config);
+async function harness(fakeOptions: Parameters<typeof sinkHarness>[1] = {}) {
+  const h = await sinkHarness(config, fakeOptions);
   open.push(h.fake);
   return h;
 }
@@ -74,6 +74,32 @@ describe.each(["incremental", "bulk"] as const)("a write nobody recorded (%s)", 
     h.source.put({ ...active("cus_1"), subscriptionStatus: "canceled", mrr: {}, churned: true });
     await h.run({ forceMode });
     expect(lists(h, "cus_1")).toEqual([2, 4]);
+    expect(h.state.inFlightMarks.size).toBe(0);
+  });
+});
+
+describe("an import still running when its sink died", () => {
+  it("is waited for before the repair, so it cannot re-add a list afterwards", async () => {
+    const h = await harness({ importDelayMs: 400 });
+    const active = (id: string) => customer(id, { subscriptionStatus: "active", mrr: { usd: 1000 } });
+    h.source.put(active("cus_1"));
+    await h.run({ forceMode: "bulk" });
+    h.source.put({ ...active("cus_1"), subscriptionStatus: "past_due" });
+    // Killed right after Brevo accepted the import, while Brevo still processes it.
+    const dying = {
+      ...h.transport,
+      awaitProcesses: async () => {
+        throw new Error("killed while Brevo processed the import");
+      },
+    };
+    await expect(h.run({ forceMode: "bulk" }, { transport: dying })).rejects.toThrow(/killed/);
+    expect(lists(h, "cus_1")).toEqual([2, 3]); // not applied yet
+    expect(h.state.inFlightMarks.get("cus_1")?.processId).toEqual(expect.any(Number));
+
+    h.source.put(active("cus_1"));
+    await h.run({ forceMode: "bulk" });
+    await new Promise((r) => setTimeout(r, 600)); // long past the import's delay
+    expect(lists(h, "cus_1")).toEqual([2, 3]);
     expect(h.state.inFlightMarks.size).toBe(0);
   });
 });

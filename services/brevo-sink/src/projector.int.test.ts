@@ -13,6 +13,7 @@ import { parseSinkConfigText } from "./config-file.ts";
 import { type SyncOptions, syncOnce } from "./sync.ts";
 import { openTestEventLog, type RawStripeEvent, stripeEvent, type TestEventLog } from "./testing/event-log.ts";
 import { type FakeBrevo, startFakeBrevo } from "./testing/fake-brevo.ts";
+import { untilVisibleToFeed } from "./testing/feed-visibility.ts";
 import { testSyncOptions, testTransport } from "./testing/harness.ts";
 import { brevoDiffersFromDesired } from "./testing/oracle.ts";
 import { stripeHistory } from "./testing/stripe-history.ts";
@@ -71,6 +72,8 @@ async function rebuild() {
     err: { write: (t: string) => err.push(t) },
   });
   if (code !== 0) throw new Error(`projector rebuild failed (${code}): ${err.join("")}`);
+  // Another transaction open on the server (a benchmark beside the tests) holds the feed back.
+  await untilVisibleToFeed(pool, 90_000);
   return JSON.parse(out.join("")) as { generation: number; switched: boolean; records: number };
 }
 

@@ -38,6 +38,8 @@ export interface PushOptions {
   readonly onConfirmed?: (extId: string) => void;
   /** Called before each batch of Brevo calls; throws to stop (the leader's fencing check). */
   readonly checkpoint?: () => Promise<void>;
+  /** Called once Brevo accepted an import, before it is polled (SinkState.noteImport). */
+  readonly onImportStarted?: (processId: number, extIds: readonly string[]) => Promise<void>;
 }
 
 /** A pushed state Brevo confirmed, possibly not the whole of it (an email kept, see pushOne). */
@@ -200,6 +202,10 @@ export async function pushBulk(
       lists,
     );
     started.push({ id, rows });
+    await options.onImportStarted?.(
+      id,
+      rows.map((r) => r.push.next.extId),
+    );
   }
   // While Brevo processes the imports: removals do not depend on their outcome.
   await options.checkpoint?.();

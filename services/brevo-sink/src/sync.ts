@@ -12,6 +12,7 @@ import { decideEvent, type SinkEvent } from "./domain/events.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
 import { type Push, type PushOptions, pushBulk, pushIncremental } from "./push.ts";
+import { awaitUnconfirmedImports } from "./unconfirmed-imports.ts";
 
 /**
  * One sync pass: every projection change since the cursor, then the contacts Brevo refused
@@ -144,6 +145,10 @@ async function syncRows(
   report: SyncReport,
   repair: ReadonlySet<string> = new Set(),
 ) {
+  await awaitUnconfirmedImports(
+    deps,
+    rows.map((r) => r.customerId),
+  );
   const diffs = await diffRows(deps, rows, repair);
   const pushes: Push[] = [];
   // Shared emails: the oldest customer pushing one owns it and goes first (email-owner.ts).
@@ -177,7 +182,11 @@ async function syncRows(
   );
   let result: Awaited<ReturnType<typeof pushBulk>>;
   try {
-    const pushOptions = { ...options, checkpoint };
+    const pushOptions = {
+      ...options,
+      checkpoint,
+      onImportStarted: (processId: number, extIds: readonly string[]) => deps.state.noteImport(extIds, processId),
+    };
     result = bulk
       ? await pushBulk(deps.transport, pushes, pushOptions)
       : await pushIncremental(deps.transport, pushes, pushOptions);

@@ -7,14 +7,14 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
   readonly pushed: Map<string, ContactState>;
   readonly failures: Map<string, FailureInput & { attempts: number; nextAttemptAt: number }>;
   readonly ledger: Map<string, { status: EventStatus; detail?: string }>;
-  readonly inFlightMarks: Map<string, number>;
+  readonly inFlightMarks: Map<string, { since: number; processId: number | null }>;
 } {
   const pushed = new Map<string, ContactState>();
   const failures = new Map<string, FailureInput & { attempts: number; nextAttemptAt: number }>();
   const ledger = new Map<string, { status: EventStatus; detail?: string }>();
   const cursors = new Map<string, string>();
-  /** ext_id → when it was marked; insertion order is the retry order. */
-  const inFlightMarks = new Map<string, number>();
+  /** ext_id → when it was marked and its import; insertion order is the retry order. */
+  const inFlightMarks = new Map<string, { since: number; processId: number | null }>();
   let epoch: number | undefined;
   const copy = (s: ContactState): ContactState => structuredClone(s);
   const fenced = (fence: number | undefined) => {
@@ -60,10 +60,21 @@ export function createMemorySinkState(now: () => number = Date.now): SinkState &
     },
     async markInFlight(extIds, fence) {
       fenced(fence);
-      for (const id of extIds) if (!inFlightMarks.has(id)) inFlightMarks.set(id, now());
+      for (const id of extIds) if (!inFlightMarks.has(id)) inFlightMarks.set(id, { since: now(), processId: null });
+    },
+    async noteImport(extIds, processId) {
+      for (const id of extIds) {
+        const mark = inFlightMarks.get(id);
+        if (mark) mark.processId = processId;
+      }
     },
     async inFlight(extIds) {
-      return new Set(extIds.filter((id) => inFlightMarks.has(id)));
+      const out = new Map<string, number | null>();
+      for (const id of extIds) {
+        const mark = inFlightMarks.get(id);
+        if (mark) out.set(id, mark.processId);
+      }
+      return out;
     },
     async clearInFlight(extIds, fence) {
       fenced(fence);

@@ -88,9 +88,15 @@ describe("Postgres sink state", () => {
     const epoch = await state.acquireLease("m");
     await state.markInFlight(["cus_m1", "cus_m2", "cus_m3"], epoch);
     await state.markInFlight(["cus_m1"], epoch); // again: the first mark's time stays
-    expect([...(await state.inFlight(["cus_m1", "cus_m2", "cus_x"]))].sort()).toEqual(["cus_m1", "cus_m2"]);
+    await state.noteImport(["cus_m2"], 4242);
+    expect(await state.inFlight(["cus_m1", "cus_m2", "cus_x"])).toEqual(
+      new Map([
+        ["cus_m1", null],
+        ["cus_m2", 4242],
+      ]),
+    );
     await state.savePushed([contact("cus_m1", "m1@example.com")], epoch);
-    expect(await state.inFlight(["cus_m1"])).toEqual(new Set());
+    expect(await state.inFlight(["cus_m1"])).toEqual(new Map());
     // cus_m3 parked (3 failures): its mark waits for the failure's retry.
     for (let i = 0; i < 3; i++) await state.recordFailures([{ extId: "cus_m3", code: "unavailable", reason: "t" }]);
     const retry = await state.failedExtIds(100);
@@ -98,10 +104,10 @@ describe("Postgres sink state", () => {
     expect(retry.map((r) => r.extId)).not.toContain("cus_m3");
     expect(retry.map((r) => r.extId)).not.toContain("cus_m1");
     await state.clearInFlight(["cus_m2"], epoch);
-    expect(await state.inFlight(["cus_m2", "cus_m3"])).toEqual(new Set(["cus_m3"]));
+    expect([...(await state.inFlight(["cus_m2", "cus_m3"])).keys()]).toEqual(["cus_m3"]);
     await state.acquireLease("n");
     await expect(state.markInFlight(["cus_m4"], epoch)).rejects.toBeInstanceOf(FencedError);
-    expect(await state.inFlight(["cus_m4"])).toEqual(new Set());
+    expect(await state.inFlight(["cus_m4"])).toEqual(new Map());
   });
 
   it("reads the projection's live generation, and undefined when there is no projection_pointer", async () => {

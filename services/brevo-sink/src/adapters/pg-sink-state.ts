@@ -121,13 +121,20 @@ export function createPgSinkState(pool: Pool): SinkState {
         );
       });
     },
+    async noteImport(extIds, processId) {
+      if (extIds.length === 0) return;
+      await pool.query("UPDATE brevo_contact_in_flight SET import_process_id = $2 WHERE ext_id = ANY($1)", [
+        extIds,
+        processId,
+      ]);
+    },
     async inFlight(extIds) {
-      if (extIds.length === 0) return new Set();
-      const { rows } = await pool.query<{ ext_id: string }>(
-        "SELECT ext_id FROM brevo_contact_in_flight WHERE ext_id = ANY($1)",
+      if (extIds.length === 0) return new Map();
+      const { rows } = await pool.query<{ ext_id: string; import_process_id: string | null }>(
+        "SELECT ext_id, import_process_id FROM brevo_contact_in_flight WHERE ext_id = ANY($1)",
         [extIds],
       );
-      return new Set(rows.map((r) => r.ext_id));
+      return new Map(rows.map((r) => [r.ext_id, r.import_process_id === null ? null : Number(r.import_process_id)]));
     },
     async clearInFlight(extIds, fence) {
       if (extIds.length === 0) return;

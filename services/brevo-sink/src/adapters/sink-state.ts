@@ -56,8 +56,13 @@ export interface SinkState {
    * unrecorded import had added.
    */
   markInFlight(extIds: readonly string[], fence?: number): Promise<void>;
-  /** The contacts among these that carry an in-flight mark. */
-  inFlight(extIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Notes the Brevo import process that carries these contacts' in-flight write (`null`: it ended,
+   * nothing to wait for). Never fenced: a pass that lost the lead has still started the import.
+   */
+  noteImport(extIds: readonly string[], processId: number | null): Promise<void>;
+  /** The contacts among these that carry an in-flight mark, with the import process noted, if any. */
+  inFlight(extIds: readonly string[]): Promise<Map<string, number | null>>;
   /** Drops in-flight marks of contacts a repair had nothing to write for (no email, nothing managed). */
   clearInFlight(extIds: readonly string[], fence?: number): Promise<void>;
   /**
