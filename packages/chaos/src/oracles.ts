@@ -117,13 +117,33 @@ export interface SentCustomEvent {
 export interface TopicEvent {
   readonly type: string;
   readonly created: number;
+  /** Delivered by a webhook (not a backfill or catch-up snapshot). */
+  readonly live: boolean;
+  /** The customer its object belongs to, when it has one (the sink's envelope rule). */
+  readonly customerId: string | undefined;
+}
+
+/** Events the sink owes a decision: mapped, delivered live, created at or after send_after, with a customer. */
+export function owedCustomEvents(input: {
+  readonly topicEvents: ReadonlyMap<string, TopicEvent>;
+  readonly mappedTypes: ReadonlySet<string>;
+  readonly sendAfter: number;
+}): string[] {
+  return [...input.topicEvents]
+    .filter(
+      ([, e]) => input.mappedTypes.has(e.type) && e.live && e.created >= input.sendAfter && e.customerId !== undefined,
+    )
+    .map(([id]) => id);
 }
 
 /**
  * E: every record read is applied or dead-lettered, never both and never neither (per partition
  * of the live generation: applied + dead-lettered == next == high-water mark; the dead-letter
  * topic holds as many records as were counted dead); no Brevo custom event sent twice, or for an
- * event that is not live (not in the topic, of an unmapped type, or created before send_after).
+ * event that is not live (not in the topic, of an unmapped type, or created before send_after);
+ * and every live event the sink owes a decision (mapped, live, after send_after, with a customer)
+ * reached its ledger: sent, failed with a reason, or claimed (in doubt after a kill). Without that
+ * half, a sink whose event consumer never ran would pass.
  */
 export function oracleE(input: {
   readonly partitions: readonly PartitionAccount[];
@@ -132,6 +152,8 @@ export function oracleE(input: {
   readonly topicEvents: ReadonlyMap<string, TopicEvent>;
   readonly mappedTypes: ReadonlySet<string>;
   readonly sendAfter: number;
+  /** The sink's event ledger: Stripe event id → status. */
+  readonly ledger: ReadonlyMap<string, string>;
 }): OracleResult {
   const problems: string[] = [];
   let dead = 0;
@@ -155,5 +177,9 @@ export function oracleE(input: {
     else if (event.created < input.sendAfter)
       problems.push(`custom event for ${id} created ${event.created}, before send_after ${input.sendAfter}`);
   }
-  return result("E", "every record applied xor dead-lettered; custom events once, live only", problems);
+  for (const id of owedCustomEvents(input)) {
+    if (!input.ledger.has(id))
+      problems.push(`live custom event ${id} (${input.topicEvents.get(id)?.type}) never reached the ledger`);
+  }
+  return result("E", "every record applied xor dead-lettered; custom events once, live only, none skipped", problems);
 }

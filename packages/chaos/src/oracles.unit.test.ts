@@ -62,10 +62,19 @@ describe("oracle E: accounting and custom events", () => {
     { partition: 0, high: 10, next: 10, applied: 9, deadLettered: 1 },
     { partition: 1, high: 5, next: 5, applied: 5, deadLettered: 0 },
   ];
+  const event = (type: string, created: number, over: { live?: boolean; customerId?: string | undefined } = {}) => ({
+    type,
+    created,
+    live: true,
+    customerId: "cus_1" as string | undefined,
+    ...over,
+  });
   const topicEvents = new Map([
-    ["evt_new", { type: "invoice.paid", created: 2000 }],
-    ["evt_old", { type: "invoice.paid", created: 500 }],
-    ["evt_other", { type: "charge.succeeded", created: 2000 }],
+    ["evt_new", event("invoice.paid", 2000)],
+    ["evt_old", event("invoice.paid", 500)],
+    ["evt_other", event("charge.succeeded", 2000)],
+    ["evt_backfill", event("invoice.paid", 2000, { live: false })],
+    ["evt_guest", event("invoice.paid", 2000, { customerId: undefined })],
   ]);
   const base = {
     partitions: ok,
@@ -74,6 +83,7 @@ describe("oracle E: accounting and custom events", () => {
     topicEvents,
     mappedTypes: new Set(["invoice.paid"]),
     sendAfter: 1000,
+    ledger: new Map([["evt_new", "sent"]]),
   };
 
   it("holds when every record is applied xor dead-lettered and each live event was sent once", () => {
@@ -91,6 +101,14 @@ describe("oracle E: accounting and custom events", () => {
       "partition 0: applied 7 + dead-lettered 1 != next offset 9",
       "dead-lettered 1 records, the dead-letter topic holds 2",
     ]);
+  });
+
+  it("finds a live event the sink never decided on (not sent, not failed, not claimed)", () => {
+    const r = oracleE({ ...base, sent: [], ledger: new Map() });
+    expect(r.first).toEqual(["live custom event evt_new (invoice.paid) never reached the ledger"]);
+    // Failed (no contact) or claimed and in doubt after a kill: decided, not skipped.
+    expect(oracleE({ ...base, sent: [], ledger: new Map([["evt_new", "failed"]]) }).mismatches).toBe(0);
+    expect(oracleE({ ...base, sent: [], ledger: new Map([["evt_new", "sending"]]) }).mismatches).toBe(0);
   });
 
   it("finds custom events sent twice, for history, for unmapped types or for unknown events", () => {

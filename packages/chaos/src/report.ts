@@ -29,6 +29,8 @@ export interface ChaosFigures {
   readonly resends: number;
   readonly contactWrites: number;
   readonly customEventsSent: number;
+  /** Live mapped events with a customer: each must reach the sink's ledger (oracle E). */
+  readonly customEventsOwed: number;
   /** From the end of the last fault (and the last delivery) to every oracle's precondition holding. */
   readonly convergeMs: number | null;
   readonly peakRssMiB: Readonly<Record<string, number>>;
@@ -54,6 +56,7 @@ export function buildFigures(input: {
   resends: number;
   contactWrites: number;
   customEventsSent: number;
+  customEventsOwed: number;
   convergeMs: number | null;
   durationMs: number;
 }): ChaosFigures {
@@ -95,6 +98,7 @@ export function buildFigures(input: {
     resends: input.resends,
     contactWrites: input.contactWrites,
     customEventsSent: input.customEventsSent,
+    customEventsOwed: input.customEventsOwed,
     convergeMs: input.convergeMs,
     peakRssMiB: peak,
     durationS: Math.round(input.durationMs / 1000),
@@ -119,7 +123,7 @@ export function formatReport(f: ChaosFigures, oracles: readonly OracleResult[]):
     `  faults that found nothing to hit: ${kv(f.faultsMissed)}`,
     `  Brevo faults hit: ${kv(f.brevoFaultsHit)}; rebuild switches ${f.rebuildSwitches}`,
     `  restarts: ${kv(f.restarts)}; exits of their own: ${kv(f.ownExits)}`,
-    `  lost ${f.lost}; re-sends ${f.resends} of ${f.contactWrites} contact writes; custom events sent ${f.customEventsSent}`,
+    `  lost ${f.lost}; re-sends ${f.resends} of ${f.contactWrites} contact writes; custom events sent ${f.customEventsSent} of ${f.customEventsOwed} owed`,
     `  converged ${f.convergeMs === null ? "NOT within the bound" : `${(f.convergeMs / 1000).toFixed(1)} s`} after the last fault`,
     `  peak RSS (MiB): ${kv(f.peakRssMiB)}`,
   ];

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSinkConfigFile } from "@sbs/brevo-sink/config-file";
+import { customerIdOf } from "@sbs/brevo-sink/envelope";
 import { startFakeBrevo } from "@sbs/brevo-sink/testing/fake-brevo";
 import { brevoDiffersFromDesired } from "@sbs/brevo-sink/testing/oracle";
 import { deliveryOrder } from "@sbs/cli/demo/deliver";
@@ -18,13 +19,22 @@ import { type ChaosOptions, replayCommand } from "./args.ts";
 import { startDelivery } from "./delivery.ts";
 import { runFaults } from "./faults.ts";
 import { groundTruth } from "./ground-truth.ts";
-import { type OracleResult, oracleA, oracleB, oracleC, oracleD, oracleE, type PartitionAccount } from "./oracles.ts";
+import {
+  type OracleResult,
+  oracleA,
+  oracleB,
+  oracleC,
+  oracleD,
+  oracleE,
+  owedCustomEvents,
+  type PartitionAccount,
+} from "./oracles.ts";
 import { startPrivateStack } from "./private-stack.ts";
 import { buildFigures, type ChaosFigures } from "./report.ts";
 import { createResendCounter } from "./resends.ts";
 import { countByKind, faultSchedule, type ServiceKind } from "./schedule.ts";
 import { createSupervisor, type Instance } from "./supervisor.ts";
-import { highWaterMarks, openKafka, readTopic, recordCount } from "./topic.ts";
+import { groupLag, highWaterMarks, openKafka, readTopic, recordCount } from "./topic.ts";
 
 /**
  * One soak: private stack, supervised services, deliveries and faults together, quiescence, then
@@ -36,6 +46,7 @@ const HISTORY_DAYS = 365;
 const DUPLICATE_RATE = 0.1;
 const REORDER_WINDOW = 50;
 const TOPIC = "stripe.events.test";
+const SINK_EVENTS_GROUP = "brevo-sink-events";
 const SECRET = "whsec_chaos_0123456789abcdef0123";
 const INSTANCES: Readonly<Record<ServiceKind, number>> = { ingest: 1, projector: 2, sink: 2 };
 const SESSION_TIMEOUT_MS = { projector: 10_000, sink: 30_000 } as const;
@@ -54,6 +65,20 @@ function baseEnv(): Record<string, string | undefined> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+/** The customer of a Stripe event's object, by the sink's own rule. */
+function customerOf(event: unknown): string | undefined {
+  const object = isRecord(event) && isRecord(event["data"]) ? event["data"]["object"] : undefined;
+  return isRecord(object) ? customerIdOf(object) : undefined;
+}
+
+async function eventLedger(pool: pg.Pool): Promise<Map<string, string>> {
+  const { rows } = await pool.query<{ id: string; status: string }>(
+    "SELECT stripe_event_id AS id, status FROM brevo_event_ledger",
+  );
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
 
 export async function runChaos(o: ChaosOptions, say: (line: string) => void): Promise<ChaosRun> {
   const t0 = Date.now();
@@ -193,7 +218,7 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
           BREVO_RATE_PER_HOUR: "10000000",
           SINK_CONFIG_FILE: sinkConfigFile,
           SINK_EVENTS_TOPIC: TOPIC,
-          SINK_EVENTS_GROUP_ID: "brevo-sink-events",
+          SINK_EVENTS_GROUP_ID: SINK_EVENTS_GROUP,
           SINK_INTERVAL_MS: "1000",
           SINK_VERIFY_SAMPLE: "0",
         },
@@ -279,6 +304,16 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
       }
       await sleep(1000);
     }
+    // The sink's event consumer too: oracle E's "none skipped" needs it to have read everything.
+    let eventsRead = false;
+    while (projected && Date.now() < quiesceDeadline) {
+      if ((await groupLag(kafka, SINK_EVENTS_GROUP, TOPIC).catch(() => -1)) === 0) {
+        eventsRead = true;
+        break;
+      }
+      await sleep(1000);
+    }
+    if (!eventsRead) say("the sink's event consumer did not catch up within the bound");
     const records = await readTopic(kafka, stack.registry.url, TOPIC);
     const events = records.map((r) => JSON.parse(r.payload) as unknown);
     const decoded = events.map((e) => decodeEvent(e)).flatMap((r) => (r.ok ? [r.event] : []));
@@ -300,6 +335,16 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
     const sent = fake.events.map((e) => ({
       stripeEventId: String((e.properties as Record<string, unknown> | undefined)?.["stripe_event_id"]),
     }));
+    const customEvents = {
+      topicEvents: new Map(
+        records.map((r, i) => [
+          r.eventId,
+          { type: r.type, created: r.created, live: r.source === "webhook", customerId: customerOf(events[i]) },
+        ]),
+      ),
+      mappedTypes: new Set(Object.keys(sinkConfig.events.mapping)),
+      sendAfter,
+    };
     const oracles = [
       oracleA(delivery.acked, topicIds),
       oracleB(await viewRows(pool), folded),
@@ -309,9 +354,8 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
         partitions: accounts,
         dlqRecords: await recordCount(kafka, `${TOPIC}.dlq`),
         sent,
-        topicEvents: new Map(records.map((r) => [r.eventId, { type: r.type, created: r.created }])),
-        mappedTypes: new Set(Object.keys(sinkConfig.events.mapping)),
-        sendAfter,
+        ...customEvents,
+        ledger: await eventLedger(pool),
       }),
     ];
     const figures = buildFigures({
@@ -332,6 +376,7 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
       resends: resends.total,
       contactWrites: resends.writes,
       customEventsSent: sent.length,
+      customEventsOwed: owedCustomEvents(customEvents).length,
       convergeMs,
       durationMs: Date.now() - t0,
     });

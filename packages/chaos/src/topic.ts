@@ -24,6 +24,25 @@ export async function highWaterMarks(kafka: Kafka, topic: string): Promise<Map<n
   }
 }
 
+/**
+ * Records of `topic` a consumer group has not committed yet (all of them before its first commit):
+ * the sink's event consumer is caught up when this is 0.
+ */
+export async function groupLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [high, committed] = await Promise.all([
+      admin.fetchTopicOffsets(topic),
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    ]);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+    return high.reduce((sum, h) => sum + Math.max(0, Number(h.high) - (done.get(h.partition) ?? 0)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export function openKafka(brokers: readonly string[], logger: Logger): Kafka {
   return createKafka({
     brokers: [...brokers],
