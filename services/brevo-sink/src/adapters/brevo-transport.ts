@@ -69,6 +69,15 @@ export interface BrevoTransport {
   createAttribute(name: string, type: BrevoAttributeType): Promise<void>;
   /** POST /contacts with updateEnabled: creates, or updates the contact with that ext_id/email. */
   upsertContact(extId: string, body: ContactBody): Promise<RecordOutcome>;
+  /**
+   * A guest's contact, by email only (issue #20): POST /contacts with updateEnabled (creates it,
+   * or leaves an existing contact with that email, a customer's included, as it is) and the
+   * marketing lists it joins; then, for lists it must leave, PUT by email_id with unlinkListIds.
+   */
+  upsertGuest(
+    email: string,
+    lists: { readonly add: readonly number[]; readonly remove: readonly number[] },
+  ): Promise<RecordOutcome>;
   /** PUT /contacts/{extId}?identifierType=ext_id; 404 document_not_found is a RecordOutcome. */
   updateContact(extId: string, body: ContactBody): Promise<RecordOutcome>;
   /** DELETE by ext_id; 404 counts as done (the goal state). */
@@ -286,6 +295,24 @@ export function createBrevoTransport(options: TransportOptions): BrevoTransport 
           attributes: attrs(body.attributes),
           ...(body.listIds && body.listIds.length > 0 ? { listIds: [...body.listIds] } : {}),
           updateEnabled: true,
+        }),
+      );
+      return recordOutcome(r);
+    },
+    async upsertGuest(email, lists) {
+      const created = await call("POST /contacts", () =>
+        client.contacts.createContact({
+          email,
+          ...(lists.add.length > 0 ? { listIds: [...lists.add] } : {}),
+          updateEnabled: true,
+        }),
+      );
+      if (!created.ok || lists.remove.length === 0) return recordOutcome(created);
+      const r = await call("PUT /contacts/{email_id}", () =>
+        client.contacts.updateContact({
+          identifier: email,
+          identifierType: "email_id",
+          unlinkListIds: [...lists.remove],
         }),
       );
       return recordOutcome(r);

@@ -102,7 +102,7 @@ export function upcomingInvoiceId(object: Readonly<Record<string, unknown>>): st
  * Paths and issue codes only. zod's own messages can quote expected values, and a future version
  * might quote received ones; the payload can hold PII, so nothing of it is echoed.
  */
-function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 10)
     .map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)"}: ${issue.code}`)
