@@ -124,7 +124,7 @@ export async function diffRows(
       extId: row.customerId,
       result: repaired
         ? repairContact(desired, managed, deps.config.deletedPolicy)
-        : diffContact(desired, previous, deps.config.deletedPolicy),
+        : diffContact(desired, previous, deps.config.deletedPolicy, deps.config.consent.marketingLists),
       previous,
       row,
       repaired,
