@@ -11,7 +11,7 @@ import {
 /**
  * Reads a checkout session's line items through the project's Stripe client (its rate limiter
  * and 429 backoff apply; the SDK retries connection errors and 5xx). Stripe lists them in the
- * session's order, at most 100 per page; pages are followed up to MAX_LINE_ITEMS.
+ * session's order; one page of MAX_LINE_ITEMS (`truncated` if Stripe says there are more).
  *
  * Outcomes: the items; a permanent answer about this session (404 resource_missing: the session
  * is gone or of another account; another 400) as `{ok: false}`, so the event goes out without
@@ -19,31 +19,21 @@ import {
  * retriable AppError; a key that cannot read sessions (401/403) thrown as not retriable.
  */
 export async function fetchLineItems(client: Stripe, sessionId: string): Promise<LineItemsOutcome> {
-  const items: CheckoutLineItem[] = [];
-  let startingAfter: string | undefined;
-  for (;;) {
-    let raw: unknown;
-    try {
-      raw = await client.checkout.sessions.listLineItems(sessionId, {
-        limit: 100,
-        ...(startingAfter === undefined ? {} : { starting_after: startingAfter }),
-      });
-    } catch (error) {
-      return classify(error, sessionId);
-    }
-    const page = lineItemsPageSchema.safeParse(raw);
-    if (!page.success) {
-      // Not Stripe's contract: a proxy or an API change. Retried, then sent without items.
-      throw new AppError("stripe_bad_response", `line items of ${sessionId}: ${describeIssues(page.error)}`, {
-        retriable: true,
-      });
-    }
-    items.push(...page.data.data);
-    const last = page.data.data.at(-1);
-    if (!page.data.has_more || last === undefined) return { ok: true, items, truncated: false };
-    if (items.length >= MAX_LINE_ITEMS) return { ok: true, items: items.slice(0, MAX_LINE_ITEMS), truncated: true };
-    startingAfter = last.id;
+  let raw: unknown;
+  try {
+    // One page at Stripe's maximum holds every item Checkout allows (MAX_LINE_ITEMS).
+    raw = await client.checkout.sessions.listLineItems(sessionId, { limit: MAX_LINE_ITEMS });
+  } catch (error) {
+    return classify(error, sessionId);
   }
+  const page = lineItemsPageSchema.safeParse(raw);
+  if (!page.success) {
+    // Not Stripe's contract: a proxy or an API change. Retried, then sent without items.
+    throw new AppError("stripe_bad_response", `line items of ${sessionId}: ${describeIssues(page.error)}`, {
+      retriable: true,
+    });
+  }
+  return { ok: true, items: page.data.data, truncated: page.data.has_more };
 }
 
 function classify(error: unknown, sessionId: string): LineItemsOutcome {
