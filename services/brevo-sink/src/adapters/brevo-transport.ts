@@ -80,8 +80,8 @@ export interface BrevoTransport {
   ): Promise<RecordOutcome>;
   /** PUT /contacts/{extId}?identifierType=ext_id; 404 document_not_found is a RecordOutcome. */
   updateContact(extId: string, body: ContactBody): Promise<RecordOutcome>;
-  /** DELETE by ext_id; 404 counts as done (the goal state). */
-  deleteContact(extId: string): Promise<RecordOutcome>;
+  /** DELETE by ext_id (by email for a guest's contact, issue #20); 404 counts as done (the goal state). */
+  deleteContact(identifier: string, identifierType?: "ext_id" | "email_id"): Promise<RecordOutcome>;
   /** At most 150 ext_ids (Brevo's cap); returns the ext_ids Brevo reported as failed. */
   changeList(listId: number, action: "add" | "remove", extIds: readonly string[]): Promise<{ failure: string[] }>;
   /** POST /contacts/import: returns the process id; the import runs asynchronously. */
@@ -329,10 +329,10 @@ export function createBrevoTransport(options: TransportOptions): BrevoTransport 
       );
       return recordOutcome(r);
     },
-    async deleteContact(extId) {
+    async deleteContact(identifier, identifierType = "ext_id") {
       const r = recordOutcome(
-        await call("DELETE /contacts/{ext_id}", () =>
-          client.contacts.deleteContact({ identifier: extId, identifierType: "ext_id" }),
+        await call(`DELETE /contacts/{${identifierType}}`, () =>
+          client.contacts.deleteContact({ identifier, identifierType }),
         ),
       );
       // Deleting what is already gone reached the goal: idempotent by construction.
