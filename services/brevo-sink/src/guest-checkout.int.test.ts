@@ -270,4 +270,20 @@ describe("a guest's abandoned checkout, then the same person as a customer", () 
     expect(sent("checkout_expired")).toHaveLength(1);
     expect(eventsSentTwice(fake)).toEqual([]);
   });
+
+  it("still sends the event, without items, when Stripe does not know the session (404)", async () => {
+    const unknown = session("cs_test_unknown_3", {
+      status: "expired",
+      customer_details: { email: "someone.else@example.com" },
+    });
+    await log.append([stripeEvent("checkout.session.expired", T + 7200, unknown)], "webhook");
+    await waitFor("the second checkout_expired", async () => (sent("checkout_expired").length > 1 ? true : undefined));
+    await waitForGroupCaughtUp(admin, sinkGroup, topic, 60_000);
+    const last = sent("checkout_expired").at(-1);
+    expect(last?.identifiers).toEqual({ email_id: "someone.else@example.com" });
+    expect(last?.properties).toMatchObject({ amount_total: 4200, stripe_event_id: expect.stringMatching(/^evt_/) });
+    expect(last?.properties).not.toHaveProperty("line_items");
+    expect(enricher.report.withoutItems).toBe(1);
+    expect(lineItemRequests(unknown.id)).toBe(1);
+  });
 });
