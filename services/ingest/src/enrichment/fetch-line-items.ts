@@ -1,12 +1,7 @@
 import { AppError } from "@sbs/shared";
 import Stripe from "stripe";
 import { describeIssues } from "../domain/envelope.ts";
-import {
-  type CheckoutLineItem,
-  type LineItemsOutcome,
-  lineItemsPageSchema,
-  MAX_LINE_ITEMS,
-} from "../domain/line-items.ts";
+import { type LineItemsOutcome, lineItemsPageSchema, MAX_LINE_ITEMS } from "../domain/line-items.ts";
 
 /**
  * Reads a checkout session's line items through the project's Stripe client (its rate limiter
