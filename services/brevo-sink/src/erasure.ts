@@ -1,5 +1,12 @@
 import { inTransaction, type Pool } from "@sbs/shared";
 import { cursorAt, cursorParams } from "./adapters/change-feed.ts";
+import { guestKey } from "./domain/guest.ts";
+
+/**
+ * The id the sink's tables give a guest (a checkout without Stripe customer, issue #20): a hash
+ * of the email, so `erase <email>` reaches their event-ledger rows without the email stored.
+ */
+export const guestIdOf = (email: string): string => guestKey(email);
 
 /**
  * What the sink keeps about a person, for `pnpm cli erase`: the last pushed state (email and

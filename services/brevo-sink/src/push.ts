@@ -66,8 +66,12 @@ const fullBody = (next: ContactState): ContactBody => ({
 
 async function pushOne(transport: BrevoTransport, { command, next, previous }: Push): Promise<Outcome> {
   switch (command.kind) {
-    case "create":
-      return transport.upsertContact(command.extId, fullBody(next));
+    case "create": {
+      const created = await transport.upsertContact(command.extId, fullBody(next));
+      if (!created.ok || command.removeLists === undefined) return created;
+      // The contact may have existed by email (a guest's, in marketing lists): leave those.
+      return transport.updateContact(command.extId, { attributes: {}, unlinkListIds: command.removeLists });
+    }
     case "update": {
       const body = {
         attributes: wire(command.attributes),
@@ -211,6 +215,10 @@ export async function pushBulk(
   await options.checkpoint?.();
   await removeFromLists(transport, pushes, oneByOne);
   const results = await transport.awaitProcesses(started.map((s) => s.id));
+  // Created contacts leave the marketing lists they may hold as a guest's contact: by ext_id,
+  // which the import has just set (so only now, not while it ran).
+  await options.checkpoint?.();
+  await removeFromLists(transport, pushes, oneByOne, "create");
   for (const { id, rows } of started) {
     // The failure report: CSV files behind URLs. Fail closed: a report that cannot be fully read
     // sends the whole chunk again one by one, which gives a definitive per-record answer.
@@ -237,11 +245,16 @@ export async function pushBulk(
 }
 
 /** List removals, in calls of at most 150 ext_ids per list. */
-async function removeFromLists(transport: BrevoTransport, pushes: readonly Push[], skip: ReadonlySet<Push>) {
+async function removeFromLists(
+  transport: BrevoTransport,
+  pushes: readonly Push[],
+  skip: ReadonlySet<Push>,
+  kind: "update" | "create" = "update",
+) {
   const removes = new Map<number, Push[]>();
   for (const p of pushes) {
-    if (p.command.kind !== "update" || skip.has(p)) continue;
-    for (const id of p.command.removeLists) {
+    if (p.command.kind !== kind || skip.has(p)) continue;
+    for (const id of p.command.removeLists ?? []) {
       const members = removes.get(id) ?? [];
       members.push(p);
       removes.set(id, members);

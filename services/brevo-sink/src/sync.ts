@@ -9,6 +9,7 @@ import { desiredContact } from "./domain/desired.ts";
 import { type DiffResult, diffContact, repairContact } from "./domain/diff.ts";
 import { nonOwners } from "./domain/email-owner.ts";
 import { decideEvent, type SinkEvent } from "./domain/events.ts";
+import { guestLists } from "./domain/guest.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
 import { type Push, type PushOptions, pushBulk, pushIncremental } from "./push.ts";
@@ -123,7 +124,7 @@ export async function diffRows(
       extId: row.customerId,
       result: repaired
         ? repairContact(desired, managed, deps.config.deletedPolicy)
-        : diffContact(desired, previous, deps.config.deletedPolicy),
+        : diffContact(desired, previous, deps.config.deletedPolicy, deps.config.consent.marketingLists),
       previous,
       row,
       repaired,
@@ -284,7 +285,25 @@ export async function sendEvents(
       report.duplicate++;
       continue;
     }
-    if (contact === undefined || contact.deleted) {
+    if (event.guestEmail !== undefined) {
+      // A guest has no pushed contact: it is made here, by email (domain/guest.ts).
+      let ensured: Awaited<ReturnType<BrevoTransport["upsertGuest"]>>;
+      try {
+        ensured = await deps.transport.upsertGuest(
+          event.guestEmail,
+          guestLists(event.object, deps.config.consent.marketingLists),
+        );
+      } catch (error) {
+        await deps.state.releaseEvent(event.id);
+        throw error;
+      }
+      if (!ensured.ok) {
+        await deps.state.settleEvent(event.id, "failed", `guest contact: HTTP ${ensured.status} ${ensured.code}`);
+        warnUnsent(deps.logger, `guest contact HTTP ${ensured.status} ${ensured.code}`, decision.request.event_name);
+        report.failed++;
+        continue;
+      }
+    } else if (contact === undefined || contact.deleted) {
       // No Brevo contact to attach it to (no email, refused, deleted): recorded, not sent.
       await deps.state.settleEvent(event.id, "failed", "no_contact");
       warnUnsent(deps.logger, "no_contact", decision.request.event_name);

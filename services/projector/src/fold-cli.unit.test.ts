@@ -38,7 +38,21 @@ const json = (value: unknown): string => JSON.stringify(value);
 describe("runFold", () => {
   it("prints one snake_case row per customer, sorted by customer id", async () => {
     const { counts, rows, err } = await run([
-      json(event("customer.created", T, customer("cus_b", { email: "b@example.com", metadata: { tier: "vip" } }))),
+      json(
+        event(
+          "customer.created",
+          T,
+          customer("cus_b", {
+            email: "b@example.com",
+            metadata: { tier: "vip" },
+            // Issue #20: the connector attributes.
+            balance: -500,
+            delinquent: true,
+            address: { country: "fr", city: "Lyon", line1: "1 rue X", postal_code: "69001" },
+            discount: { id: "di_1", object: "discount", coupon: { id: "SPRING", name: "Spring 20%", percent_off: 20 } },
+          }),
+        ),
+      ),
       json(
         event(
           "charge.succeeded",
@@ -89,11 +103,21 @@ describe("runFold", () => {
       cancel_at_period_end: null,
       current_period_end: null,
       churned: false,
+      balance: { usd: -500 },
+      country: "FR",
+      city: "Lyon",
+      delinquent: true,
+      plan_names: [],
+      coupon_name: "Spring 20%",
       last_event_at: "2023-11-14T22:14:20.000Z",
     });
     expect(rows[0]).toMatchObject({
       subscription_status: "trialing",
       plan_name: "Gold",
+      plan_names: ["Gold"],
+      balance: {},
+      country: null,
+      coupon_name: null,
       trial_end: "2023-11-15T22:13:20.000Z",
       mrr: {},
       total_spent: {},

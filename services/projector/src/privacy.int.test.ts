@@ -135,7 +135,16 @@ describe("the projector's own role", () => {
 describe("a deleted customer", () => {
   const email = "grace.deleted@example.com";
   const late = "late.deleted@example.com";
-  const personal = { email, name: "Grace Hopper", phone: "+1 555 0100", metadata: { crm: "g-1" } };
+  // The address (issue #20: country and city in the read model) is personal data too.
+  const city = "Arlingtonvilleburg";
+  const lateCity = "Lateshire-on-Sea";
+  const personal = {
+    email,
+    name: "Grace Hopper",
+    phone: "+1 555 0100",
+    metadata: { crm: "g-1" },
+    address: { country: "US", city },
+  };
 
   it("leaves no email in any table of any generation (live, rebuilt, and retired then scrubbed)", async () => {
     const t = 1_700_000_000;
@@ -143,7 +152,11 @@ describe("a deleted customer", () => {
       event("customer.created", t, customer("cus_del", personal)),
       event("charge.succeeded", t + 10, charge("ch_del", "cus_del")),
       event("customer.deleted", t + 20, customer("cus_del", personal)),
-      event("customer.created", t, customer("cus_late", { email: late, name: "Late" })),
+      event(
+        "customer.created",
+        t,
+        customer("cus_late", { email: late, name: "Late", address: { country: "GB", city: lateCity } }),
+      ),
       event("customer.created", t, customer("cus_kept", { email: "kept@example.com" })),
     ];
     await log.append(history);
@@ -153,6 +166,7 @@ describe("a deleted customer", () => {
     await waitForProcessed(world.pool, 1, world.topic, history.length);
     expect(await tablesHolding(world.pool, email)).toEqual([]);
     expect(await tablesHolding(world.pool, "Grace Hopper")).toEqual([]);
+    expect(await tablesHolding(world.pool, city)).toEqual([]);
     // Still counted: the deleted customer keeps its row (deleted, blank) and its metrics.
     const { rows } = await world.pool.query(
       "SELECT deleted, email, payment_count FROM customer_metrics WHERE customer_id = 'cus_del'",
@@ -176,11 +190,13 @@ describe("a deleted customer", () => {
     await log.append(deletion);
     await waitForProcessed(world.pool, rebuilt.generation, world.topic, history.length + 1);
     expect(await tablesHolding(world.pool, late)).toEqual(["customer_projection", "fact_customer"]);
+    expect(await tablesHolding(world.pool, lateCity)).toEqual(["customer_projection", "fact_customer"]);
     await withClient(world.stack.databaseUrl, async (c) => {
       await c.query(`SET search_path = ${pg.escapeIdentifier(schemaName())}`);
       expect(await scrubRetired(c, rebuilt.previous ?? 1)).toBe(2);
     });
     expect(await tablesHolding(world.pool, late)).toEqual([]);
+    expect(await tablesHolding(world.pool, lateCity)).toEqual([]);
     expect(await tablesHolding(world.pool, "kept@example.com")).not.toEqual([]);
   });
 });

@@ -14,6 +14,9 @@ Right to erasure (GDPR Art. 17) for one person:
     failures, event ledger);
   - deletes the Brevo contact through the sink's transport (rate limits, retries);
   - waits --settle-ms (default twice SUPERVISE_INTERVAL_MS) and does it again for what was in flight.
+A guest (a checkout without Stripe customer, known to the sink only): erase <email> removes the
+sink's event-ledger rows under the email's hash and deletes the Brevo contact by email. Guest
+checkout events are NOT removed by compact-log yet (it matches ids, not checkout emails).
 The events stay in the Kafka topic until \`pnpm cli compact-log\` copies it without them (batched,
 e.g. weekly). Idempotent: run it again to finish an interrupted erasure.
 --reason is stored as given: a ticket reference, never the person's name.
@@ -71,8 +74,8 @@ export async function runErase(
       return 2;
     }
     const transport = createTransportFromEnv(loadSinkEnv(io.env), { logger });
-    deleteContact = async (extId) => {
-      const r = await transport.deleteContact(extId);
+    deleteContact = async (identifier, identifierType) => {
+      const r = await transport.deleteContact(identifier, identifierType);
       return r.ok ? { ok: true } : { ok: false, code: r.code, message: r.message };
     };
   }

@@ -1,5 +1,5 @@
 import type { SinkForgetCount } from "@sbs/brevo-sink/erasure";
-import { forgetContacts, customersWithEmail as sinkCustomersWithEmail } from "@sbs/brevo-sink/erasure";
+import { forgetContacts, guestIdOf, customersWithEmail as sinkCustomersWithEmail } from "@sbs/brevo-sink/erasure";
 import {
   customersWithEmail,
   isErased,
@@ -13,8 +13,14 @@ import {
 } from "@sbs/projector/erasure";
 import { AppError, inTransaction, type Pool } from "@sbs/shared";
 
-/** Deletes one Brevo contact by ext_id (the sink's transport: rate limits, retries, 404 = done). */
-export type DeleteContact = (extId: string) => Promise<{ ok: boolean; code?: string; message?: string }>;
+/**
+ * Deletes one Brevo contact by ext_id, or by email for a guest's contact (the sink's transport:
+ * rate limits, retries, 404 = done).
+ */
+export type DeleteContact = (
+  identifier: string,
+  identifierType?: "ext_id" | "email_id",
+) => Promise<{ ok: boolean; code?: string; message?: string }>;
 
 export interface EraseDeps {
   /** search_path at the projector's tables. */
@@ -84,6 +90,18 @@ const sum = (counts: readonly { rows: number }[]) => counts.reduce((n, c) => n +
 export async function erase(subject: string, reason: string | null, deps: EraseDeps): Promise<EraseReport> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const { ids, emails } = await resolve(subject, deps);
+  // A guest (checkout without Stripe customer, issue #20) is known to the sink only: its ledger
+  // rows under the email's hash, and a Brevo contact identified by the email. The projector never
+  // stores guests. Whoever the subject is, every email of theirs may also have been a guest's.
+  const guestRows = sum(await forgetContacts(deps.sink, emails.map(guestIdOf)));
+  if (ids.length === 0 && guestRows > 0) {
+    deps.say(`guest: removed ${guestRows} event-ledger row(s)`);
+    const outcome =
+      deps.deleteContact === undefined ? undefined : await deps.deleteContact(subject.toLowerCase(), "email_id");
+    const brevo = outcome === undefined ? "skipped" : outcome.ok ? "deleted" : "failed";
+    deps.say(`Brevo: guest contact ${brevo}`);
+    return { customers: [], objects: 0, earlier: [], projectorRows: [], sinkRows: [], brevo, secondPass: 0 };
+  }
   if (ids.length === 0) {
     if (await isErased(deps.projector, subject.toLowerCase())) {
       deps.say("already erased: no customer with that email is left anywhere");

@@ -97,6 +97,10 @@ export async function runPipeline(
       },
     },
   ];
+  // With a Stripe key, the line-items enricher too: the sink sends Checkout events from its records
+  // (events.line_items, on by default). Without one, Checkout events wait for an enricher.
+  if (env["STRIPE_API_KEY"]) services.push({ name: "enricher", env: { ...common } });
+  else say("no STRIPE_API_KEY: the line-items enricher is not started (Checkout events need it)");
 
   const children = new Map<string, ChildProcess>();
   let closeDashboard: () => Promise<void> = () => Promise.resolve();
@@ -104,7 +108,7 @@ export async function runPipeline(
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    say("stopping ingest, projector and brevo-sink (the stack keeps running: pnpm stack:down stops it)");
+    say("stopping ingest, projector, brevo-sink and the enricher (the stack keeps running: pnpm stack:down stops it)");
     await Promise.all([...children.values()].map((child) => stopService(child)));
     await closeDashboard();
     await fake?.close();

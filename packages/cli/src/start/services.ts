@@ -11,6 +11,8 @@ export const SERVICE_ENTRY = {
   ingest: "services/ingest/src/main.ts",
   projector: "services/projector/src/main.ts",
   "brevo-sink": "services/brevo-sink/src/main.ts",
+  // Issue #20: Checkout line items, read from the Stripe API after the webhook was answered.
+  enricher: "services/ingest/src/enrichment/main.ts",
 } as const;
 
 export type ServiceName = keyof typeof SERVICE_ENTRY;
@@ -26,6 +28,7 @@ const NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
   ingest: [],
   projector: ["--max-semi-space-size=64"],
   "brevo-sink": [],
+  enricher: [],
 };
 
 /**

@@ -69,10 +69,19 @@ export interface BrevoTransport {
   createAttribute(name: string, type: BrevoAttributeType): Promise<void>;
   /** POST /contacts with updateEnabled: creates, or updates the contact with that ext_id/email. */
   upsertContact(extId: string, body: ContactBody): Promise<RecordOutcome>;
+  /**
+   * A guest's contact, by email only (issue #20): POST /contacts with updateEnabled (creates it,
+   * or leaves an existing contact with that email, a customer's included, as it is) and the
+   * marketing lists it joins; then, for lists it must leave, PUT by email_id with unlinkListIds.
+   */
+  upsertGuest(
+    email: string,
+    lists: { readonly add: readonly number[]; readonly remove: readonly number[] },
+  ): Promise<RecordOutcome>;
   /** PUT /contacts/{extId}?identifierType=ext_id; 404 document_not_found is a RecordOutcome. */
   updateContact(extId: string, body: ContactBody): Promise<RecordOutcome>;
-  /** DELETE by ext_id; 404 counts as done (the goal state). */
-  deleteContact(extId: string): Promise<RecordOutcome>;
+  /** DELETE by ext_id (by email for a guest's contact, issue #20); 404 counts as done (the goal state). */
+  deleteContact(identifier: string, identifierType?: "ext_id" | "email_id"): Promise<RecordOutcome>;
   /** At most 150 ext_ids (Brevo's cap); returns the ext_ids Brevo reported as failed. */
   changeList(listId: number, action: "add" | "remove", extIds: readonly string[]): Promise<{ failure: string[] }>;
   /** POST /contacts/import: returns the process id; the import runs asynchronously. */
@@ -290,6 +299,24 @@ export function createBrevoTransport(options: TransportOptions): BrevoTransport 
       );
       return recordOutcome(r);
     },
+    async upsertGuest(email, lists) {
+      const created = await call("POST /contacts", () =>
+        client.contacts.createContact({
+          email,
+          ...(lists.add.length > 0 ? { listIds: [...lists.add] } : {}),
+          updateEnabled: true,
+        }),
+      );
+      if (!created.ok || lists.remove.length === 0) return recordOutcome(created);
+      const r = await call("PUT /contacts/{email_id}", () =>
+        client.contacts.updateContact({
+          identifier: email,
+          identifierType: "email_id",
+          unlinkListIds: [...lists.remove],
+        }),
+      );
+      return recordOutcome(r);
+    },
     async updateContact(extId, body) {
       const r = await call("PUT /contacts/{ext_id}", () =>
         client.contacts.updateContact({
@@ -302,10 +329,10 @@ export function createBrevoTransport(options: TransportOptions): BrevoTransport 
       );
       return recordOutcome(r);
     },
-    async deleteContact(extId) {
+    async deleteContact(identifier, identifierType = "ext_id") {
       const r = recordOutcome(
-        await call("DELETE /contacts/{ext_id}", () =>
-          client.contacts.deleteContact({ identifier: extId, identifierType: "ext_id" }),
+        await call(`DELETE /contacts/{${identifierType}}`, () =>
+          client.contacts.deleteContact({ identifier, identifierType }),
         ),
       );
       // Deleting what is already gone reached the goal: idempotent by construction.

@@ -1,7 +1,8 @@
 import { AppError, type Logger, type SchemaRegistry } from "@sbs/shared";
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { desiredContact } from "../domain/desired.ts";
-import { type EnvelopeView, envelopeToSinkEvent } from "../domain/envelope.ts";
+import { type EnvelopeView, envelopeToSinkEvent, LINE_ITEMS_EVENT_TYPE } from "../domain/envelope.ts";
+import { decideEvent } from "../domain/events.ts";
 import type { SinkConfig } from "../domain/sink-config.ts";
 import { type EventsReport, emptyEventsReport, eventsWatermark, sendEvents } from "../sync.ts";
 import type { BrevoTransport } from "./brevo-transport.ts";
@@ -94,8 +95,10 @@ export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): Kafka
   /** Whether the record needs the ledger at all: cheap checks on the envelope's index fields. */
   const candidate = (e: EnvelopeView) =>
     opts.config.events.enabled &&
-    opts.config.events.mapping[e.type] !== undefined &&
-    e.source === "webhook" &&
+    // A line-items record stands for its webhook: decideEvent checks its type and provenance.
+    (e.type === LINE_ITEMS_EVENT_TYPE
+      ? opts.config.events.lineItems
+      : opts.config.events.mapping[e.type] !== undefined && e.source === "webhook") &&
     Number(e.created) >= watermark;
 
   const waitForContact = async (customerId: string, receivedAt: number, payload: EachBatchPayload) => {
@@ -130,12 +133,19 @@ export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): Kafka
         report.skipped++;
       } else {
         const mapped = envelopeToSinkEvent(decoded.envelope);
-        if (!mapped.ok) {
+        const decision = mapped.ok ? decideEvent(mapped.event, opts.config, watermark) : undefined;
+        if (!mapped.ok || decision?.send === false) {
           report.skipped++;
-          logger.debug({ eventId: decoded.envelope.event_id, reason: mapped.reason }, "event skipped");
+          const reason = mapped.ok ? (decision?.send === false ? decision.reason : "") : mapped.reason;
+          logger.debug({ eventId: decoded.envelope.event_id, reason }, "event skipped");
         } else {
           const receivedAt = Number((decoded.envelope as { received_at?: unknown }).received_at ?? 0);
-          if (!(await waitForContact(mapped.event.customerId, receivedAt, payload))) break;
+          // A guest's contact is made when its event is sent: nothing to wait for.
+          if (
+            mapped.event.guestEmail === undefined &&
+            !(await waitForContact(mapped.event.customerId, receivedAt, payload))
+          )
+            break;
           await sendEvents(opts, [mapped.event], watermark, report, {
             ...(opts.onEventSent ? { onEventSent: opts.onEventSent } : {}),
           });

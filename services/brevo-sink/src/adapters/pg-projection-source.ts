@@ -112,6 +112,13 @@ export function fromRow(r: Row): CustomerReadModel {
         : r["cancel_at_period_end"] === true,
     currentPeriodEnd: seconds(r["current_period_end"]),
     churned: r["churned"] === true,
+    // Migration 0007 of the projector (issue #20); absent on a view without them.
+    balance: money(r["balance"]),
+    country: text(r["country"]),
+    city: text(r["city"]),
+    delinquent: r["delinquent"] === null || r["delinquent"] === undefined ? null : r["delinquent"] === true,
+    planNames: Array.isArray(r["plan_names"]) ? r["plan_names"].map(String) : [],
+    couponName: text(r["coupon_name"]),
     lastEventAt: seconds(r["last_event_at"]),
   };
 }

@@ -3,7 +3,7 @@ import { sortedLists } from "./contact-state.ts";
 import { type AttributeValue, attributeValue, contactCurrency, rawField } from "./fields.ts";
 import { evaluate } from "./predicate.ts";
 import type { CustomerReadModel } from "./read-model.ts";
-import type { BuiltinList, SinkConfig } from "./sink-config.ts";
+import { type BuiltinList, CONSENT_NO, CONSENT_YES, type SinkConfig } from "./sink-config.ts";
 
 export type Desired =
   | { readonly kind: "contact"; readonly state: ContactState }
@@ -33,6 +33,19 @@ const builtinMember = (m: CustomerReadModel, list: BuiltinList): boolean => {
   }
 };
 
+/**
+ * Marketing consent (issue #20): the customer's metadata under `consent.metadata_key`
+ * (opt_in/true/yes… or opt_out/false/no…, any case), else `consent.default` (opt_out: the safe
+ * side). Without consent a contact is in no marketing list, and an opt-out removes it from them
+ * (list membership is a set over the managed lists); transactional events are not affected.
+ */
+export function marketingConsent(m: CustomerReadModel, config: SinkConfig): boolean {
+  const value = m.metadata[config.consent.metadataKey]?.trim().toLowerCase();
+  if (value !== undefined && CONSENT_YES.has(value)) return true;
+  if (value !== undefined && CONSENT_NO.has(value)) return false;
+  return config.consent.default === "opt_in";
+}
+
 /** The contact Brevo should hold for one customer under the config. Pure and total. */
 export function desiredContact(m: CustomerReadModel, config: SinkConfig): Desired {
   if (m.deleted) return { kind: "deleted", extId: m.customerId };
@@ -48,8 +61,10 @@ export function desiredContact(m: CustomerReadModel, config: SinkConfig): Desire
         : rule.predicate !== undefined && evaluate(rule.predicate, (field) => rawField(m, field, currency)),
     )
     .map((rule) => rule.listId);
+  const consented = config.consent.marketingLists.size === 0 || marketingConsent(m, config);
+  const allowed = consented ? lists : lists.filter((id) => !config.consent.marketingLists.has(id));
   return {
     kind: "contact",
-    state: { extId: m.customerId, email, attributes, lists: sortedLists(lists), deleted: false },
+    state: { extId: m.customerId, email, attributes, lists: sortedLists(allowed), deleted: false },
   };
 }

@@ -15,6 +15,11 @@ export type ContactCommand =
       /** Non-null desired attributes only: a new contact has nothing to clear. */
       readonly attributes: Readonly<Record<string, AttributeValue>>;
       readonly lists: readonly number[];
+      /**
+       * Marketing lists to leave right after creating (issue #20): the email may already be a
+       * guest's contact, which joined them on a checkout opt-in; the customer's consent decides.
+       */
+      readonly removeLists?: readonly number[];
     }
   | {
       readonly kind: "update";
@@ -41,6 +46,7 @@ export function diffContact(
   desired: Desired,
   pushed: ContactState | undefined,
   deletedPolicy: DeletedPolicy,
+  marketingLists: ReadonlySet<number> = new Set(),
 ): DiffResult {
   switch (desired.kind) {
     case "skip":
@@ -52,7 +58,9 @@ export function diffContact(
     case "deleted":
       return pushed === undefined || pushed.deleted ? NOOP : diffDeleted(pushed, deletedPolicy);
     case "contact":
-      return pushed === undefined || pushed.deleted ? create(desired.state) : diffUpdate(desired.state, pushed);
+      return pushed === undefined || pushed.deleted
+        ? create(desired.state, marketingLists)
+        : diffUpdate(desired.state, pushed);
     default: {
       const never: never = desired;
       return never;
@@ -60,13 +68,21 @@ export function diffContact(
   }
 }
 
-function create(state: ContactState): DiffResult {
+function create(state: ContactState, marketingLists: ReadonlySet<number>): DiffResult {
   const attributes: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(state.attributes)) if (v !== null) attributes[k] = v;
   if (state.email === null) return NOOP;
+  const removeLists = minus([...marketingLists], state.lists).sort((a, b) => a - b);
   return {
     kind: "push",
-    command: { kind: "create", extId: state.extId, email: state.email, attributes, lists: state.lists },
+    command: {
+      kind: "create",
+      extId: state.extId,
+      email: state.email,
+      attributes,
+      lists: state.lists,
+      ...(removeLists.length > 0 ? { removeLists } : {}),
+    },
     next: state,
   };
 }

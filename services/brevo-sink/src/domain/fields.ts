@@ -53,6 +53,13 @@ export const FIELDS: Readonly<Record<string, FieldSpec>> = {
   cancel_at_period_end: { kind: "boolean", get: (m) => m.cancelAtPeriodEnd },
   current_period_end: { kind: "date", get: (m) => m.currentPeriodEnd },
   churned: { kind: "boolean", get: (m) => m.churned },
+  // Issue #20 (projector migration 0007). Not mapped by default: sink.sample.yaml shows how.
+  balance: { kind: "money", get: money((m) => m.balance, 0) },
+  country: { kind: "text", get: (m) => m.country },
+  city: { kind: "text", get: (m) => m.city },
+  delinquent: { kind: "boolean", get: (m) => m.delinquent },
+  plan_names: { kind: "text", get: (m) => (m.planNames.length === 0 ? null : m.planNames.join(", ")) },
+  coupon_name: { kind: "text", get: (m) => m.couponName },
 };
 
 export const isMetadataField = (name: string): boolean => /^metadata\.[A-Za-z0-9_\-.]+$/.test(name);

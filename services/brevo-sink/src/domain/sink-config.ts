@@ -40,7 +40,17 @@ export const DEFAULT_EVENTS: Readonly<Record<string, string>> = {
   "charge.refunded": "refund",
   "checkout.session.expired": "checkout_expired",
   "customer.subscription.deleted": "subscription_cancelled",
+  // Issue #20. On: each is one mail-worthy moment. Off by default (sink.sample.yaml shows their
+  // names): payment_intent.* (a subscription renewal also fires them, beside invoice.*),
+  // invoice.finalized / invoice.sent (Stripe mails issued invoices itself when asked to).
+  "checkout.session.completed": "checkout_completed",
+  "invoice.upcoming": "renewal_upcoming",
+  "customer.source.expiring": "card_expiring",
 };
+
+/** The consent values a metadata key may hold (any case); anything else counts as unknown. */
+export const CONSENT_YES = new Set(["opt_in", "true", "yes", "1", "granted"]);
+export const CONSENT_NO = new Set(["opt_out", "false", "no", "0", "denied", "revoked"]);
 
 const attributeName = z
   .string()
@@ -91,6 +101,18 @@ const rawSchema = z.strictObject({
       custom: z.array(customList).default([]),
     })
     .default({ custom: [] }),
+  // Issue #20: lists that take only contacts who consented to marketing. Safe by default: no
+  // recorded consent means no marketing list.
+  consent: z
+    .strictObject({
+      marketing_lists: z.array(listId).default([]),
+      metadata_key: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,40}$/, { error: "a Stripe metadata key (letters, digits, _ . -)" })
+        .default("marketing_consent"),
+      default: z.enum(["opt_in", "opt_out"]).default("opt_out"),
+    })
+    .default({ marketing_lists: [], metadata_key: "marketing_consent", default: "opt_out" }),
   // Default delete_contact (issue #11): a Stripe deletion is often an erasure request; keeping the contact
   // would keep its PII in Brevo and let automations email the person.
   deleted_customers: z.enum(DELETED_POLICIES).default("delete_contact"),
@@ -102,8 +124,11 @@ const rawSchema = z.strictObject({
       mapping: z
         .record(z.string().regex(/^[a-z_.]+$/, { error: "a Stripe event type" }), eventName.nullable())
         .default({}),
+      // Checkout events are sent from the line-items record ingest's enricher appends (true), or
+      // from the webhook, without items (false: for a deployment without the enricher).
+      line_items: z.boolean().default(true),
     })
-    .default({ enabled: true, mapping: {} }),
+    .default({ enabled: true, mapping: {}, line_items: true }),
 });
 
 export interface AttributeMapping {
@@ -126,6 +151,13 @@ export interface SinkConfig {
     readonly enabled: boolean;
     readonly sendAfter: number | undefined;
     readonly mapping: Readonly<Record<string, string>>;
+    readonly lineItems: boolean;
+  };
+  readonly consent: {
+    /** Brevo list ids that need marketing consent. */
+    readonly marketingLists: ReadonlySet<number>;
+    readonly metadataKey: string;
+    readonly default: "opt_in" | "opt_out";
   };
 }
 
@@ -193,6 +225,11 @@ export function parseSinkConfig(doc: unknown): { ok: true; config: SinkConfig } 
   for (const [type, name] of Object.entries({ ...DEFAULT_EVENTS, ...raw.events.mapping })) {
     if (name !== null && name !== undefined) mapping[type] = name;
   }
+  const managed = new Set(lists.map((l) => l.listId));
+  raw.consent.marketing_lists.forEach((id, i) => {
+    if (!managed.has(id))
+      issues.push({ path: `consent.marketing_lists[${i}]`, message: `list ${id} is not one of the managed lists` });
+  });
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
@@ -206,6 +243,12 @@ export function parseSinkConfig(doc: unknown): { ok: true; config: SinkConfig } 
         sendAfter:
           raw.events.send_after === undefined ? undefined : Math.floor(Date.parse(raw.events.send_after) / 1000),
         mapping,
+        lineItems: raw.events.line_items,
+      },
+      consent: {
+        marketingLists: new Set(raw.consent.marketing_lists),
+        metadataKey: raw.consent.metadata_key,
+        default: raw.consent.default,
       },
     },
   };

@@ -26,6 +26,12 @@ export function customer(id: string, overrides: Partial<CustomerReadModel> = {})
     cancelAtPeriodEnd: null,
     currentPeriodEnd: null,
     churned: false,
+    balance: {},
+    country: null,
+    city: null,
+    delinquent: null,
+    planNames: [],
+    couponName: null,
     lastEventAt: null,
     ...overrides,
   };

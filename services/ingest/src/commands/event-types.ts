@@ -8,7 +8,8 @@ import type Stripe from "stripe";
 export const PINNED_API_VERSION = "2025-03-31.basil";
 
 /**
- * Every event type the projector reads. Typed against the SDK's list of valid `enabled_events`,
+ * Every event type the projector reads, and the ones only the sink sends as Brevo events
+ * (issue #20: lifecycle events). Typed against the SDK's list of valid `enabled_events`,
  * so a misspelt type fails the typecheck instead of the endpoint creation.
  */
 export const PROJECTOR_EVENT_TYPES = [
@@ -53,6 +54,12 @@ export const PROJECTOR_EVENT_TYPES = [
   "checkout.session.expired",
   "refund.created",
   "refund.updated",
+  // Sent by the sink as Brevo events (issue #20); the projector ignores or merely folds them.
+  "invoice.upcoming",
+  "invoice.sent",
+  "payment_intent.succeeded",
+  "payment_intent.payment_failed",
+  "customer.source.expiring",
 ] as const satisfies readonly Stripe.WebhookEndpointCreateParams.EnabledEvent[];
 
 export type ProjectorEventType = (typeof PROJECTOR_EVENT_TYPES)[number];

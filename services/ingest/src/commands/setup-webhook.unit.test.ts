@@ -28,6 +28,19 @@ describe("setup-webhook against the fake Stripe server", () => {
     expect(create?.params["enabled_events"]).toEqual(
       expect.arrayContaining(["customer.discount.created", "customer.discount.updated", "customer.discount.deleted"]),
     );
+    // Issue #20: the lifecycle events the sink sends, Checkout for guests and their line items.
+    expect(create?.params["enabled_events"]).toEqual(
+      expect.arrayContaining([
+        "checkout.session.completed",
+        "checkout.session.expired",
+        "invoice.upcoming",
+        "invoice.finalized",
+        "invoice.sent",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "customer.source.expiring",
+      ]),
+    );
     expect(create?.idempotencyKey).toMatch(/^sbs-setup-webhook-/);
 
     const secret = fake.webhookEndpoints[0]?.["secret"];

@@ -54,7 +54,7 @@ export type EnvelopeParseResult =
       readonly objectId: string;
       readonly payload: string;
     }
-  /** No `data.object.id` (invoice.upcoming…): log and acknowledge, do not append. */
+  /** No `data.object.id` and nothing else to key it by (cash_balance…): log and acknowledge, do not append. */
   | { readonly ok: true; readonly kind: "unkeyed"; readonly event: StripeEvent; readonly payload: string }
   | { readonly ok: false; readonly reason: "not_json" }
   | { readonly ok: false; readonly reason: "invalid_envelope"; readonly message: string };
@@ -77,16 +77,32 @@ export function parseStripeEvent(rawBody: Uint8Array): EnvelopeParseResult {
   const parsed = stripeEventSchema.safeParse(json);
   if (!parsed.success) return { ok: false, reason: "invalid_envelope", message: describeIssues(parsed.error) };
   const event = parsed.data;
-  const objectId = event.data.object.id;
+  const objectId = event.data.object.id ?? upcomingInvoiceId(event.data.object);
   if (objectId === undefined) return { ok: true, kind: "unkeyed", event, payload };
   return { ok: true, kind: "keyed", event, objectId, payload };
+}
+
+/**
+ * An invoice preview (`invoice.upcoming`) has no id: it is a reminder that a customer's renewal
+ * is coming, not a stored invoice. It is stored keyed by its customer (routing.ts) so the sink can
+ * send a renewal reminder and a replay sees it; this id, deterministic over the preview's own
+ * fields (customer, subscription, the attempt it announces), names it in logs and in the Brevo
+ * event (`object_id`). Undefined for anything else without an id, or a preview without customer.
+ */
+export function upcomingInvoiceId(object: Readonly<Record<string, unknown>>): string | undefined {
+  if (object["object"] !== "invoice" || object["id"] !== undefined) return undefined;
+  const customer = object["customer"];
+  if (typeof customer !== "string" || customer === "") return undefined;
+  const subscription = typeof object["subscription"] === "string" ? object["subscription"] : "none";
+  const at = object["next_payment_attempt"] ?? object["period_end"] ?? "unscheduled";
+  return `upcoming_${customer}_${subscription}_${String(at)}`;
 }
 
 /**
  * Paths and issue codes only. zod's own messages can quote expected values, and a future version
  * might quote received ones; the payload can hold PII, so nothing of it is echoed.
  */
-function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 10)
     .map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)"}: ${issue.code}`)

@@ -60,11 +60,27 @@ describe("parseStripeEvent", () => {
     expect(parseStripeEvent(bytes(JSON.stringify(event)))).toMatchObject({ ok: true, event: { api_version: null } });
   });
 
-  it("marks events whose object has no id (invoice.upcoming) as unkeyed", () => {
+  it("keys an invoice preview (invoice.upcoming, no id) by a deterministic id over its customer and attempt", () => {
     const raw = stripeEventBody({ type: "invoice.upcoming", object: objects.upcomingInvoice() });
     const result = parseStripeEvent(bytes(raw));
-    expect(result).toMatchObject({ ok: true, kind: "unkeyed", event: { type: "invoice.upcoming" } });
-    expect(result).not.toHaveProperty("objectId");
+    expect(result).toMatchObject({
+      ok: true,
+      kind: "keyed",
+      objectId: "upcoming_cus_QXg1o8vcGmoR32_none_1724632459",
+      event: { type: "invoice.upcoming" },
+    });
+    // Same preview delivered again (Stripe retries): same id; another attempt: another id.
+    expect(parseStripeEvent(bytes(raw))).toMatchObject({ objectId: "upcoming_cus_QXg1o8vcGmoR32_none_1724632459" });
+    const later = { ...objects.upcomingInvoice(), next_payment_attempt: 1_727_310_859, subscription: "sub_1" };
+    expect(parseStripeEvent(bytes(stripeEventBody({ type: "invoice.upcoming", object: later })))).toMatchObject({
+      objectId: "upcoming_cus_QXg1o8vcGmoR32_sub_1_1727310859",
+    });
+  });
+
+  it("leaves an invoice preview without customer unkeyed", () => {
+    const { customer: _, ...anonymous } = objects.upcomingInvoice();
+    const raw = stripeEventBody({ type: "invoice.upcoming", object: anonymous });
+    expect(parseStripeEvent(bytes(raw))).toMatchObject({ ok: true, kind: "unkeyed" });
   });
 
   it.each([

@@ -1,12 +1,16 @@
 import { z } from "zod";
-import type { StripeEvent } from "./envelope.ts";
+import { type StripeEvent, upcomingInvoiceId } from "./envelope.ts";
 
 /**
  * Where an event goes in Kafka. The key puts every event of one customer of one account in one
  * partition, so the projector sees a customer's history in log order.
  */
 
-export const EVENT_SOURCES = ["webhook", "backfill", "catch-up"] as const;
+/**
+ * `enrichment`: a record ingest's enricher derived from another one (a checkout session's line
+ * items read from the Stripe API, see src/enrichment/), appended beside it under the same key.
+ */
+export const EVENT_SOURCES = ["webhook", "backfill", "catch-up", "enrichment"] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /** Account part of the key for events of the platform account itself (no Connect `account`). */
@@ -38,7 +42,7 @@ export type TopicConfig = z.output<typeof topicConfigSchema>;
 /** A webhook is always verified by a named secret; events read from the Stripe API are not. */
 export type Provenance =
   | { readonly source: "webhook"; readonly verifiedBy: string }
-  | { readonly source: "backfill" | "catch-up"; readonly verifiedBy?: null };
+  | { readonly source: "backfill" | "catch-up" | "enrichment"; readonly verifiedBy?: null };
 
 export interface RoutingContext {
   readonly topics: TopicConfig;
@@ -79,11 +83,12 @@ export function customerIdOf(object: StripeObject): string | undefined {
 
 /**
  * `${account ?? "platform"}:${customer id ?? object id}`. Objects without a customer (a guest
- * charge, a dispute, a product) are keyed by their own id. Undefined when the object has no id.
+ * charge, a dispute, a product) are keyed by their own id. An invoice preview (invoice.upcoming)
+ * has no id but a customer: keyed by it. Undefined for any other object without an id.
  */
 export function routingKeyOf(event: Pick<StripeEvent, "account" | "data">): string | undefined {
   const object = event.data.object;
-  if (object.id === undefined) return undefined;
+  if (object.id === undefined && upcomingInvoiceId(object) === undefined) return undefined;
   return `${event.account ?? PLATFORM_ACCOUNT}:${customerIdOf(object) ?? object.id}`;
 }
 

@@ -101,8 +101,15 @@ describe("routingKeyOf", () => {
     expect(routingKeyOf(eventOf(input))).toBe(key);
   });
 
-  it("gives no key to an object without id, even when it names a customer (invoice.upcoming)", () => {
-    expect(routingKeyOf(eventOf({ type: "invoice.upcoming", object: objects.upcomingInvoice() }))).toBeUndefined();
+  it("keys an invoice preview (invoice.upcoming, no id) by its customer, beside the customer's other events", () => {
+    expect(routingKeyOf(eventOf({ type: "invoice.upcoming", object: objects.upcomingInvoice() }))).toBe(
+      routingKeyOf(eventOf({ type: "customer.created", object: { ...objects.customer(), id: "cus_QXg1o8vcGmoR32" } })),
+    );
+  });
+
+  it("gives no key to any other object without id, even when it names a customer (cash_balance)", () => {
+    const cash = { object: "cash_balance", customer: "cus_QXg1o8vcGmoR32", available: { eur: 100 } };
+    expect(routingKeyOf(eventOf({ type: "cash_balance.funds_available", object: cash }))).toBeUndefined();
   });
 
   it("puts a customer's charges and the customer itself on the same key", () => {
@@ -160,7 +167,8 @@ describe("routeEvent", () => {
   });
 
   it("reports unkeyed events instead of inventing a key", () => {
-    const upcoming = eventOf({ type: "invoice.upcoming", object: objects.upcomingInvoice() });
+    const { customer: _, ...anonymous } = objects.upcomingInvoice();
+    const upcoming = eventOf({ type: "invoice.upcoming", object: anonymous });
     expect(routeEvent(upcoming, webhook)).toEqual({ ok: false, reason: "unkeyed" });
   });
 

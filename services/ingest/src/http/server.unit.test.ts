@@ -222,8 +222,16 @@ describe("POST /webhooks/stripe: good input", () => {
     expect(appended.map((r) => r.headers["event_type"])).toEqual(["billing.alert.triggered"]);
   });
 
-  it("acknowledges an event without an object id, logs it, and stores nothing", async () => {
+  it("stores an invoice preview (invoice.upcoming) keyed by its customer", async () => {
     const body = stripeEventBody({ id: "evt_upcoming", type: "invoice.upcoming", object: objects.upcomingInvoice() });
+    const res = await post({ body, signature: sign(body) });
+    expect(res).toMatchObject({ status: 200, body: { received: true } });
+    expect(appended.map((r) => r.key)).toEqual(["platform:cus_QXg1o8vcGmoR32"]);
+  });
+
+  it("acknowledges an event without an object id, logs it, and stores nothing", async () => {
+    const cash = { object: "cash_balance", customer: "cus_1", available: { eur: 100 } };
+    const body = stripeEventBody({ id: "evt_upcoming", type: "cash_balance.funds_available", object: cash });
     const res = await post({ body, signature: sign(body) });
     expect(res).toMatchObject({ status: 200, body: { received: true, stored: false } });
     expect(appended).toHaveLength(0);

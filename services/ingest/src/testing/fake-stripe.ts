@@ -34,7 +34,7 @@ export const FAKE_LIST_RESOURCES = [
   "webhook_endpoints",
 ] as const;
 export type FakeListResource = (typeof FAKE_LIST_RESOURCES)[number];
-export type FakePermission = FakeListResource | "account" | "balance";
+export type FakePermission = FakeListResource | "account" | "balance" | "checkout";
 
 export type StripeObject = Record<string, unknown>;
 
@@ -93,6 +93,11 @@ export interface FakeStripe {
   remove(resource: FakeListResource, id: string): void;
   /** Discount objects, which have no list endpoint: reachable only through expansion. */
   addDiscount(...discounts: StripeObject[]): void;
+  /**
+   * A checkout session and its line items (Stripe `item` objects), served by
+   * `GET /v1/checkout/sessions/{id}/line_items` in the order given, as Stripe lists them.
+   */
+  addCheckoutSession(session: StripeObject, lineItems: readonly StripeObject[]): void;
   /** Fail the next `count` (matching) requests, 429 unless told otherwise, before any other check. */
   failNext(count: number, failure?: FailureInjection): void;
   close(): Promise<void>;
@@ -123,6 +128,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
 
   const collection = (resource: FakeListResource): StripeObject[] => store.get(resource) ?? [];
   const discounts = new Map<string, StripeObject>();
+  const checkoutSessions = new Map<string, { session: StripeObject; lineItems: readonly StripeObject[] }>();
 
   const takeToken = (): boolean => {
     if (!bucket || !options.rateLimit) return true;
@@ -212,6 +218,9 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     }
     const listed = FAKE_LIST_RESOURCES.find((r) => `/v1/${r}` === path);
     if (method === "GET" && listed !== undefined) return list(listed, params);
+    const lineItemsOf = /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/.exec(path);
+    if (method === "GET" && lineItemsOf !== null)
+      return listLineItems(decodeURIComponent(lineItemsOf[1] ?? ""), params);
     return {
       status: 404,
       body: stripeError("invalid_request_error", `Unrecognized request URL (${method}: ${path}).`),
@@ -303,6 +312,44 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     };
   };
 
+  /** Stripe lists a session's items in their order (not newest first), paged by item id. */
+  const listLineItems = (sessionId: string, params: Json): Answer => {
+    const entry = checkoutSessions.get(sessionId);
+    if (entry === undefined) {
+      return {
+        status: 404,
+        body: stripeError(
+          "invalid_request_error",
+          `No such checkout.session: '${sessionId}'`,
+          "resource_missing",
+          "id",
+        ),
+      };
+    }
+    const limitParam = params["limit"];
+    const limit = limitParam === undefined ? 10 : Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return invalid("parameter_invalid_integer", "limit", "Invalid integer: limit must be between 1 and 100.");
+    }
+    const startingAfter = stringParam(params["starting_after"]);
+    let from = 0;
+    if (startingAfter !== undefined) {
+      const index = entry.lineItems.findIndex((o) => o["id"] === startingAfter);
+      if (index < 0) return invalid("resource_missing", "starting_after", `No such line item: '${startingAfter}'`);
+      from = index + 1;
+    }
+    const page = entry.lineItems.slice(from, from + limit);
+    return {
+      status: 200,
+      body: {
+        object: "list",
+        data: page.map((o) => structuredClone(o)),
+        has_more: from + limit < entry.lineItems.length,
+        url: `/v1/checkout/sessions/${sessionId}/line_items`,
+      },
+    };
+  };
+
   const createWebhookEndpoint = (params: Json): Answer => {
     const url = stringParam(params["url"]);
     if (url === undefined) return invalid("parameter_missing", "url", "Missing required param: url.");
@@ -383,6 +430,12 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     },
     addDiscount(...added) {
       for (const d of added) discounts.set(String(d["id"]), structuredClone(d));
+    },
+    addCheckoutSession(session, lineItems) {
+      checkoutSessions.set(String(session["id"]), {
+        session: structuredClone(session),
+        lineItems: structuredClone(lineItems),
+      });
     },
     remove(resource, id) {
       const objects = collection(resource);

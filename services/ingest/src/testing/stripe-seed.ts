@@ -32,7 +32,7 @@ export type Seed = Record<Exclude<FakeListResource, "events" | "webhook_endpoint
 const SUBSCRIPTION_STATUSES = ["active", "past_due", "canceled", "trialing", "incomplete_expired", "unpaid"];
 const CHARGE_STATUSES = ["succeeded", "failed", "pending", "succeeded"];
 /** Types outside the projector's list, to check the types[] filter. */
-const OTHER_EVENT_TYPES = ["balance.available", "payment_intent.created", "invoice.upcoming"];
+const OTHER_EVENT_TYPES = ["balance.available", "payment_intent.created", "setup_intent.created"];
 
 function id(prefix: string, n: number): string {
   return `${prefix}_Seed${String(n).padStart(6, "0")}`;
@@ -155,9 +155,12 @@ export function buildSeed(opts: SeedOptions): Seed {
 function objectFor(type: string, i: number, objects: Omit<Seed, "events">): StripeObject {
   const pick = (list: StripeObject[]) => list[i] ?? {};
   if (type === "invoice.upcoming") {
-    // Stripe sends upcoming invoices without an id: not keyable.
+    // Stripe sends upcoming invoices without an id: keyed by their customer.
     const { id: _id, ...rest } = pick(objects.invoices);
     return rest;
+  }
+  if (type === "customer.source.expiring") {
+    return { ...stripeFixture("card"), id: `card_Seed${i}`, customer: pick(objects.customers)["id"] };
   }
   if (type.startsWith("customer.subscription.")) return pick(objects.subscriptions);
   if (type.startsWith("customer.")) return pick(objects.customers);

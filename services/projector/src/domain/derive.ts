@@ -1,3 +1,4 @@
+import { connectorAttributes } from "./connector-attributes.ts";
 import type {
   ChargeFact,
   CustomerFact,
@@ -76,6 +77,7 @@ export const deriveCustomer = (
     ...payments,
     mrr,
     ...subscriptions,
+    ...connectorAttributes(deleted ? null : customer, deleted, facts.subscriptions, catalog),
     lastEventAt: maxLastEventAt([
       customerFact ? [customerFact] : [],
       facts.charges,

@@ -209,7 +209,17 @@ export const evolveDiscount = evolveWith<DiscountSnapshot>(noRank);
 export const scrubDeletedCustomer = (version: Version<CustomerSnapshot>): Version<CustomerSnapshot> => {
   if (!version.deleted) return version;
   const d = version.data;
-  if (d.email === null && d.name === null && d.phone === null && d.discount === null && isEmpty(d.metadata))
+  if (
+    d.email === null &&
+    d.name === null &&
+    d.phone === null &&
+    d.discount === null &&
+    isEmpty(d.metadata) &&
+    d.country === undefined &&
+    d.city === undefined &&
+    d.balance === undefined &&
+    d.delinquent === undefined
+  )
     return version;
   return {
     ...version,

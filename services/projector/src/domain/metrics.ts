@@ -113,7 +113,7 @@ const precedence = (status: string): number => {
 };
 
 /** Statuses in which a customer has not churned. */
-const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "past_due", "trialing"]);
+export const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "past_due", "trialing"]);
 
 /**
  * The primary subscription: best status by precedence, then the most recently created, then —

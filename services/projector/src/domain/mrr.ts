@@ -166,7 +166,7 @@ const itemAmountPerInterval = (item: SubscriptionItemSnapshot, price: PriceSnaps
   return total;
 };
 
-const resolveDiscount = (entry: DiscountRef, catalog: DiscountCatalog): DiscountSnapshot | null => {
+export const resolveDiscount = (entry: DiscountRef, catalog: DiscountCatalog): DiscountSnapshot | null => {
   const id = typeof entry === "string" ? entry : entry.id;
   const known = id === null ? undefined : catalog.discount(id);
   // A deleted discount has ended, even if an older subscription snapshot still lists it.
@@ -175,7 +175,7 @@ const resolveDiscount = (entry: DiscountRef, catalog: DiscountCatalog): Discount
   return known?.winner.data ?? null;
 };
 
-const resolveCoupon = (discount: DiscountSnapshot, catalog: DiscountCatalog): CouponSnapshot | null => {
+export const resolveCoupon = (discount: DiscountSnapshot, catalog: DiscountCatalog): CouponSnapshot | null => {
   const coupon = discount.coupon;
   if (coupon === null) return null;
   return typeof coupon === "string" ? (catalog.coupon(coupon)?.winner.data ?? null) : coupon;

@@ -33,6 +33,13 @@ export interface CustomerReadModel {
   readonly cancelAtPeriodEnd: boolean | null;
   readonly currentPeriodEnd: number | null;
   readonly churned: boolean;
+  // --- connector attributes (issue #20, connector-attributes.ts)
+  readonly balance: Money;
+  readonly country: string | null;
+  readonly city: string | null;
+  readonly delinquent: boolean | null;
+  readonly planNames: readonly string[];
+  readonly couponName: string | null;
   // --- bookkeeping
   readonly lastEventAt: number | null;
 }
@@ -62,6 +69,12 @@ export interface ReadModelRow {
   readonly cancel_at_period_end: boolean | null;
   readonly current_period_end: string | null;
   readonly churned: boolean;
+  readonly balance: Money;
+  readonly country: string | null;
+  readonly city: string | null;
+  readonly delinquent: boolean | null;
+  readonly plan_names: readonly string[];
+  readonly coupon_name: string | null;
   readonly last_event_at: string | null;
 }
 
@@ -92,5 +105,11 @@ export const toReadModelRow = (m: CustomerReadModel): ReadModelRow => ({
   cancel_at_period_end: m.cancelAtPeriodEnd,
   current_period_end: isoTime(m.currentPeriodEnd),
   churned: m.churned,
+  balance: m.balance,
+  country: m.country,
+  city: m.city,
+  delinquent: m.delinquent,
+  plan_names: m.planNames,
+  coupon_name: m.couponName,
   last_event_at: isoTime(m.lastEventAt),
 });

@@ -18,6 +18,14 @@ export interface CustomerSnapshot {
   readonly metadata: Metadata;
   /** Customer-level discount: applies to subscriptions that carry none of their own. */
   readonly discount: DiscountSnapshot | null;
+  // Issue #20, present only when the payload has them (so snapshots of older events, and their
+  // canonical JSON in the same-second tie-break, stay as they were).
+  /** `balance`, minor units of `currency`; negative is credit the customer holds. */
+  readonly balance?: number;
+  /** `address.country` (ISO 3166-1 alpha-2) and `address.city`. */
+  readonly country?: string;
+  readonly city?: string;
+  readonly delinquent?: boolean;
 }
 
 export interface ChargeSnapshot {
@@ -73,6 +81,8 @@ export interface CouponSnapshot {
   readonly currency: string | null;
   /** `currency_options[c].amount_off`, for amount_off coupons usable in several currencies. */
   readonly amountOffByCurrency: Readonly<Record<string, number>>;
+  /** The coupon's display name, when it has one (issue #20: COUPON attribute). */
+  readonly name?: string;
 }
 
 export interface DiscountSnapshot {

@@ -46,6 +46,7 @@ const CouponSchema = z.object({
   amount_off: int,
   currency: str,
   currency_options: z.record(z.string(), z.object({ amount_off: int })).nullish(),
+  name: str,
 });
 
 const DiscountSchema = z.object({
@@ -67,6 +68,9 @@ const CustomerSchema = z.object({
   metadata,
   discount: DiscountSchema.nullish(),
   deleted: z.boolean().nullish(),
+  balance: int,
+  address: z.object({ country: str, city: str }).nullish(),
+  delinquent: z.boolean().nullish(),
 });
 
 const ChargeSchema = z.object({
@@ -218,6 +222,7 @@ const toCoupon = (c: z.infer<typeof CouponSchema>): CouponSnapshot => {
     amountOff: c.amount_off ?? null,
     currency: lower(c.currency),
     amountOffByCurrency,
+    ...(c.name ? { name: c.name } : {}),
   };
 };
 
@@ -356,6 +361,10 @@ const toCustomer = (c: z.infer<typeof CustomerSchema>): CustomerSnapshot => ({
   created: c.created ?? null,
   metadata: toMetadata(c.metadata),
   discount: c.discount ? toDiscount(c.discount) : null,
+  ...(c.balance == null ? {} : { balance: c.balance }),
+  ...(c.address?.country ? { country: c.address.country.toUpperCase() } : {}),
+  ...(c.address?.city ? { city: c.address.city } : {}),
+  ...(c.delinquent == null ? {} : { delinquent: c.delinquent }),
 });
 
 /**

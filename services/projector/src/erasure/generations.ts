@@ -95,10 +95,13 @@ export async function scrubRetired(db: ClientBase, generation: number): Promise<
     [generation],
   );
   const rows = await db.query(
-    `UPDATE customer_projection r SET email = NULL, name = NULL, phone = NULL, metadata = '{}', deleted = true
+    // country and city (migration 0007) are the customer's address: personal data too.
+    `UPDATE customer_projection r SET email = NULL, name = NULL, phone = NULL, metadata = '{}', deleted = true,
+       country = NULL, city = NULL
      FROM customer_projection l JOIN projection_pointer ptr ON l.generation = ptr.generation
      WHERE l.deleted AND r.generation = $1 AND r.generation <> ptr.generation AND r.customer_id = l.customer_id
-       AND (r.email IS NOT NULL OR r.name IS NOT NULL OR r.phone IS NOT NULL OR r.metadata <> '{}' OR NOT r.deleted)`,
+       AND (r.email IS NOT NULL OR r.name IS NOT NULL OR r.phone IS NOT NULL OR r.metadata <> '{}' OR NOT r.deleted
+         OR r.country IS NOT NULL OR r.city IS NOT NULL)`,
     [generation],
   );
   return (facts.rowCount ?? 0) + (rows.rowCount ?? 0);

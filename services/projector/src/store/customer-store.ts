@@ -35,7 +35,8 @@ const COLUMNS = `customer_id text, email text, name text, phone text, currency t
   last_payment_at double precision, failed_payment_count integer, refunded_total jsonb, dispute_count integer,
   mrr jsonb, subscription_status text, plan_name text, subscription_started_at double precision,
   trial_end double precision, cancel_at_period_end boolean, current_period_end double precision,
-  churned boolean, last_event_at double precision, catalog_refs text[]`;
+  churned boolean, last_event_at double precision, catalog_refs text[],
+  balance jsonb, country text, city text, delinquent boolean, plan_names text[], coupon_name text`;
 
 const READ_MODEL_COLUMNS = [
   "email",
@@ -62,6 +63,13 @@ const READ_MODEL_COLUMNS = [
   "churned",
   "last_event_at",
   "catalog_refs",
+  // Migration 0007 (issue #20).
+  "balance",
+  "country",
+  "city",
+  "delinquent",
+  "plan_names",
+  "coupon_name",
 ] as const;
 
 const TIME_COLUMNS = new Set([
@@ -115,6 +123,12 @@ const toRecord = ({ model: m, catalogRefs }: ProjectionWrite) => ({
   churned: m.churned,
   last_event_at: m.lastEventAt,
   catalog_refs: catalogRefs,
+  balance: m.balance,
+  country: m.country,
+  city: m.city,
+  delinquent: m.delinquent,
+  plan_names: m.planNames,
+  coupon_name: m.couponName,
 });
 
 export async function writeProjections(
