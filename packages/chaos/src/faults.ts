@@ -17,6 +17,8 @@ export interface FaultRunner {
   rebuildsSwitched(): number;
 }
 
+const HIT_WAIT_MS = 30_000;
+
 const BREVO_FAULT: Record<string, FaultKind> = {
   "429-storm": "429",
   "5xx": "5xx",
@@ -47,17 +49,31 @@ export function runFaults(o: {
     lastEnd = Math.max(lastEnd, Date.now());
   };
 
+  /**
+   * A fault aimed at an instance that is down (the supervisor restarting it, slow on a loaded
+   * machine) waits for it to be back, up to HIT_WAIT_MS, instead of being lost: a soak in which a
+   * fault kind never happened proves nothing about it.
+   */
+  const untilHit = async (attempt: () => boolean | Promise<boolean>): Promise<boolean> => {
+    const deadline = Date.now() + HIT_WAIT_MS;
+    for (;;) {
+      if (await attempt()) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
   const act = async (e: FaultEntry): Promise<void> => {
     switch (e.kind) {
       case "kill9": {
         const key = `kill9-${e.service}`;
-        if (o.supervisor.kill9(o.instanceName(e.service, e.instance))) count(applied, key);
+        if (await untilHit(() => o.supervisor.kill9(o.instanceName(e.service, e.instance)))) count(applied, key);
         else count(missed, key);
         return ended();
       }
       case "sigstop": {
         const key = `sigstop-${e.service}`;
-        if (await o.supervisor.pause(o.instanceName(e.service, e.instance), e.pauseMs)) count(applied, key);
+        if (await untilHit(() => o.supervisor.pause(o.instanceName(e.service, e.instance), e.pauseMs)))
+          count(applied, key);
         else count(missed, key);
         return ended();
       }
