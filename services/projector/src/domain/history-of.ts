@@ -3,9 +3,9 @@ import { DEFAULT_READ_MODEL_OPTIONS, type ReadModelOptions } from "./derive.ts";
 import type { DecodedEvent } from "./events.ts";
 import type { CustomerFact } from "./facts.ts";
 import { catalogOf, type FoldState } from "./fold.ts";
-import { customerMrrHistory, type MrrPoint } from "./mrr-history.ts";
+import { firstPaidAt, type MonthlyMrrRow, monthlyMrr } from "./movements.ts";
 import type { MrrCatalog } from "./mrr.ts";
-import { type MonthlyMrrRow, monthlyMrr } from "./movements.ts";
+import { customerMrrHistory, type MrrPoint } from "./mrr-history.ts";
 import { collectSubscriptionVersion, type HistoryState, type SubscriptionVersions } from "./subscription-history.ts";
 
 /** One customer's inputs to its MRR history (what a store loads for it). */
@@ -63,4 +63,20 @@ export const monthlyRowsOf = (
 export const collectHistory = (events: Iterable<DecodedEvent>, history: HistoryState = new Map()): HistoryState => {
   for (const event of events) collectSubscriptionVersion(history, event);
   return history;
+};
+
+export interface DerivedHistory {
+  readonly rows: MonthlyMrrRow[];
+  /** Unix seconds of the first instant with MRR > 0 (FIRST_PAID_AT), or null. */
+  readonly firstPaidAt: number | null;
+}
+
+/** What the projector stores for one customer: its monthly rows and when it first paid. */
+export const deriveCustomerHistory = (
+  facts: CustomerHistoryFacts,
+  catalog: MrrCatalog,
+  options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
+): DerivedHistory => {
+  const points = historyOfCustomer(facts, catalog, options);
+  return { rows: monthlyMrr(facts.customerId, points), firstPaidAt: firstPaidAt(points) };
 };

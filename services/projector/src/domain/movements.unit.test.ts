@@ -4,7 +4,14 @@ import { foldAll } from "./fold.ts";
 import { collectHistory, monthlyRowsOf } from "./history-of.ts";
 import { classifyMovement, type MonthlyMrrRow, parseMonth } from "./movements.ts";
 import { PROFITWELL_MRR_RULES } from "./mrr.ts";
-import { customer, decodeAll, event, type RawEvent, type SubscriptionSpec, subscription } from "./stripe-test-events.ts";
+import {
+  customer,
+  decodeAll,
+  event,
+  type RawEvent,
+  type SubscriptionSpec,
+  subscription,
+} from "./stripe-test-events.ts";
 
 const day = (y: number, m: number, d: number, h = 12) => Date.UTC(y, m - 1, d, h) / 1000;
 
@@ -156,7 +163,11 @@ describe("monthly MRR rows", () => {
   });
 
   it("until carries the last MRR forward with no movement", () => {
-    const rows = rowsOf([sub("customer.subscription.created", day(2025, 1, 10), { items: monthly(1) })], undefined, "2025-03");
+    const rows = rowsOf(
+      [sub("customer.subscription.created", day(2025, 1, 10), { items: monthly(1) })],
+      undefined,
+      "2025-03",
+    );
     expect(brief(rows)).toEqual([
       ["2025-01", "usd", 1000, "new", 1000],
       ["2025-02", "usd", 1000, null, 0],
