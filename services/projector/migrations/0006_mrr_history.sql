@@ -36,6 +36,9 @@ CREATE TABLE mrr_history_customer (
   generation integer NOT NULL,
   customer_id text NOT NULL,
   first_paid_at timestamptz,
+  -- Per currency: the class and the change (minor units) of the latest month that moved.
+  last_movement jsonb NOT NULL DEFAULT '{}',
+  last_change jsonb NOT NULL DEFAULT '{}',
   catalog_refs text[] NOT NULL DEFAULT '{}',
   PRIMARY KEY (generation, customer_id)
 );
@@ -115,11 +118,24 @@ FROM m;
 COMMENT ON VIEW saas_metrics_monthly IS
   'Per UTC month and currency: MRR, ARR (12 x MRR), paying customers, counted subscriptions, ARPU (MRR / customers, rounded), movement counts and amounts (positive minor units), starting MRR (previous month end), gross MRR churn rate ((churned + contraction) / starting) and net MRR churn rate ((churned + contraction - expansion) / starting); rates NULL when nothing was there to churn.';
 
-GRANT SELECT ON mrr_monthly, mrr_movements, saas_metrics_monthly TO sbs_analytics;
-GRANT SELECT ON mrr_monthly, mrr_movements, saas_metrics_monthly TO sbs_projector;
+-- Per customer, for the sink's optional attributes (FIRST_PAID_AT, MRR_LAST_MOVEMENT,
+-- MRR_CHANGE_LAST_MONTH). When these change without the customer's row changing (a late
+-- snapshot), the projector moves the row's change_xid so the sink's change feed sees it.
+CREATE VIEW customer_mrr_summary WITH (security_barrier = true) AS
+SELECT h.customer_id, h.first_paid_at, h.last_movement, h.last_change
+FROM mrr_history_customer h JOIN projection_pointer ptr ON h.generation = ptr.generation;
+
+COMMENT ON VIEW customer_mrr_summary IS
+  'Per customer of the live generation: first_paid_at (first instant with MRR > 0), last_movement and last_change (jsonb per currency: class and signed change in minor units of the latest month that moved).';
+
+GRANT SELECT ON mrr_monthly, mrr_movements, saas_metrics_monthly, customer_mrr_summary TO sbs_analytics;
+GRANT SELECT ON mrr_monthly, mrr_movements, saas_metrics_monthly, customer_mrr_summary TO sbs_projector;
+GRANT SELECT ON customer_mrr_summary TO sbs_sink;
 
 -- Down Migration
-REVOKE SELECT ON mrr_monthly, mrr_movements, saas_metrics_monthly FROM sbs_analytics, sbs_projector;
+REVOKE SELECT ON customer_mrr_summary FROM sbs_sink;
+REVOKE SELECT ON mrr_monthly, mrr_movements, saas_metrics_monthly, customer_mrr_summary FROM sbs_analytics, sbs_projector;
+DROP VIEW customer_mrr_summary;
 DROP VIEW saas_metrics_monthly;
 DROP VIEW mrr_movements;
 DROP VIEW mrr_monthly;

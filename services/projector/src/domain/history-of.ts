@@ -3,7 +3,7 @@ import { DEFAULT_READ_MODEL_OPTIONS, type ReadModelOptions } from "./derive.ts";
 import type { DecodedEvent } from "./events.ts";
 import type { CustomerFact } from "./facts.ts";
 import { catalogOf, type FoldState } from "./fold.ts";
-import { firstPaidAt, type MonthlyMrrRow, monthlyMrr } from "./movements.ts";
+import { firstPaidAt, type LastMovements, lastMovements, type MonthlyMrrRow, monthlyMrr } from "./movements.ts";
 import type { MrrCatalog } from "./mrr.ts";
 import { customerMrrHistory, type MrrPoint } from "./mrr-history.ts";
 import { collectSubscriptionVersion, type HistoryState, type SubscriptionVersions } from "./subscription-history.ts";
@@ -69,6 +69,7 @@ export interface DerivedHistory {
   readonly rows: MonthlyMrrRow[];
   /** Unix seconds of the first instant with MRR > 0 (FIRST_PAID_AT), or null. */
   readonly firstPaidAt: number | null;
+  readonly last: LastMovements;
 }
 
 /** What the projector stores for one customer: its monthly rows and when it first paid. */
@@ -78,5 +79,6 @@ export const deriveCustomerHistory = (
   options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
 ): DerivedHistory => {
   const points = historyOfCustomer(facts, catalog, options);
-  return { rows: monthlyMrr(facts.customerId, points), firstPaidAt: firstPaidAt(points) };
+  const rows = monthlyMrr(facts.customerId, points);
+  return { rows, firstPaidAt: firstPaidAt(points), last: lastMovements(rows) };
 };

@@ -106,3 +106,22 @@ export const monthlyMrr = (customerId: string, points: readonly MrrPoint[], unti
 /** Time of the first point with MRR > 0 (the customer's first paid instant), or null. */
 export const firstPaidAt = (points: readonly MrrPoint[]): number | null =>
   points.find((p) => Object.keys(p.mrr).length > 0)?.at ?? null;
+
+export interface LastMovements {
+  /** Per currency: the class of the latest month that moved. */
+  readonly movement: Readonly<Record<string, Movement>>;
+  /** Per currency: that month's change, minor units. */
+  readonly change: Readonly<Record<string, number>>;
+}
+
+/** The latest movement per currency of one customer's rows (what the sink's MRR_LAST_MOVEMENT shows). */
+export const lastMovements = (rows: readonly MonthlyMrrRow[]): LastMovements => {
+  const movement: Record<string, Movement> = {};
+  const change: Record<string, number> = {};
+  for (const row of [...rows].sort((a, b) => compareStrings(a.month, b.month))) {
+    if (row.movement === null) continue;
+    movement[row.currency] = row.movement;
+    change[row.currency] = row.change;
+  }
+  return { movement, change };
+};

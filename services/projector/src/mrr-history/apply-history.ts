@@ -1,5 +1,10 @@
 import type { ClientBase } from "pg";
-import { type CustomerHistoryFacts, collectHistory, deriveCustomerHistory } from "../domain/history-of.ts";
+import {
+  type CustomerHistoryFacts,
+  collectHistory,
+  type DerivedHistory,
+  deriveCustomerHistory,
+} from "../domain/history-of.ts";
 import {
   type CustomerFact,
   DEFAULT_READ_MODEL_OPTIONS,
@@ -15,10 +20,13 @@ import {
   deleteHistoryCustomers,
   deleteMonths,
   historiesReferencing,
+  historyCustomerRow,
   loadHistoriesById,
   loadHistoriesOfCustomers,
   loadMonths,
+  loadSummaries,
   type StoredHistory,
+  touchChanged,
   writeHistories,
   writeHistoryCustomers,
   writeMonths,
@@ -108,7 +116,7 @@ export async function applyMrrHistory(
   // 3. Derive, loading catalog entries until none the derivations asked for is missing.
   const working = emptyWorkingState();
   const asked = new Map<CatalogKind, Set<string>>(CATALOG_KINDS.map((k) => [k, new Set<string>()]));
-  const derived = new Map<string, { rows: MonthlyMrrRow[]; firstPaidAt: number | null; refs: string[] }>();
+  const derived = new Map<string, DerivedHistory & { refs: string[] }>();
   for (;;) {
     const missing = new Map<CatalogKind, Set<string>>();
     const recording = createRecordingCatalog(working, asked, missing);
@@ -142,15 +150,22 @@ export async function applyMrrHistory(
   const gone = [...before.values()].filter((r) => !kept.has(rowKey(r)));
   await deleteMonths(db, generation, gone);
   await writeMonths(db, generation, writes);
+  const summariesBefore = await loadSummaries(db, generation, customers);
   await writeHistoryCustomers(
     db,
     generation,
-    [...derived].map(([customer_id, d]) => ({ customer_id, first_paid_at: d.firstPaidAt, catalog_refs: d.refs })),
+    [...derived].map(([id, d]) => historyCustomerRow(id, d, d.refs)),
   );
   await deleteHistoryCustomers(
     db,
     generation,
     customers.filter((id) => !derived.has(id)),
+  );
+  const summariesAfter = await loadSummaries(db, generation, customers);
+  await touchChanged(
+    db,
+    generation,
+    customers.filter((id) => summariesBefore.get(id) !== summariesAfter.get(id)),
   );
   return {
     subscriptions: changed.length,

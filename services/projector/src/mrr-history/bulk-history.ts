@@ -5,6 +5,7 @@ import type { MonthlyMrrRow } from "../domain/movements.ts";
 import type { HistoryState } from "../domain/subscription-history.ts";
 import {
   type HistoryCustomerRow,
+  historyCustomerRow,
   type StoredHistory,
   writeHistories,
   writeHistoryCustomers,
@@ -47,7 +48,7 @@ export function deriveAllHistories(state: FoldState, history: HistoryState, opti
     refs = new Set();
     const d = deriveCustomerHistory(facts, catalog, options);
     for (const row of d.rows) months.push(row);
-    customers.push({ customer_id: facts.customerId, first_paid_at: d.firstPaidAt, catalog_refs: [...refs].sort() });
+    customers.push(historyCustomerRow(facts.customerId, d, [...refs].sort()));
   }
   const histories: StoredHistory[] = [];
   for (const [subscriptionId, versions] of history)

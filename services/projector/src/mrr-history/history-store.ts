@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import type { DerivedHistory } from "../domain/history-of.ts";
 import type { MonthlyMrrRow } from "../domain/movements.ts";
 import type { SubscriptionVersions } from "../domain/subscription-history.ts";
 
@@ -116,17 +117,32 @@ export interface HistoryCustomerRow {
   readonly customer_id: string;
   /** Unix seconds. */
   readonly first_paid_at: number | null;
+  readonly last_movement: Readonly<Record<string, string>>;
+  readonly last_change: Readonly<Record<string, number>>;
   readonly catalog_refs: readonly string[];
 }
+
+export const historyCustomerRow = (
+  customerId: string,
+  d: DerivedHistory,
+  catalogRefs: readonly string[],
+): HistoryCustomerRow => ({
+  customer_id: customerId,
+  first_paid_at: d.firstPaidAt,
+  last_movement: d.last.movement,
+  last_change: d.last.change,
+  catalog_refs: catalogRefs,
+});
 
 export async function writeHistoryCustomers(db: ClientBase, generation: number, rows: readonly HistoryCustomerRow[]) {
   if (rows.length === 0) return;
   await db.query(
-    `INSERT INTO mrr_history_customer (generation, customer_id, first_paid_at, catalog_refs)
-     SELECT $1, x.customer_id, to_timestamp(x.first_paid_at), x.catalog_refs
-     FROM jsonb_to_recordset($2::jsonb) AS x(customer_id text, first_paid_at double precision, catalog_refs text[])
+    `INSERT INTO mrr_history_customer (generation, customer_id, first_paid_at, last_movement, last_change, catalog_refs)
+     SELECT $1, x.customer_id, to_timestamp(x.first_paid_at), x.last_movement, x.last_change, x.catalog_refs
+     FROM jsonb_to_recordset($2::jsonb)
+       AS x(customer_id text, first_paid_at double precision, last_movement jsonb, last_change jsonb, catalog_refs text[])
      ON CONFLICT (generation, customer_id) DO UPDATE SET first_paid_at = EXCLUDED.first_paid_at,
-       catalog_refs = EXCLUDED.catalog_refs`,
+       last_movement = EXCLUDED.last_movement, last_change = EXCLUDED.last_change, catalog_refs = EXCLUDED.catalog_refs`,
     [generation, JSON.stringify(rows)],
   );
 }
@@ -137,4 +153,29 @@ export async function deleteHistoryCustomers(db: ClientBase, generation: number,
     generation,
     customerIds,
   ]);
+}
+
+/** What the sink reads of a customer's history (customer_mrr_summary), as stored now. */
+export async function loadSummaries(db: ClientBase, generation: number, customerIds: readonly string[]) {
+  if (customerIds.length === 0) return new Map<string, string>();
+  const { rows } = await db.query<{ customer_id: string; summary: string }>(
+    `SELECT customer_id, concat_ws('|', extract(epoch FROM first_paid_at)::bigint, last_movement::text, last_change::text) AS summary
+     FROM mrr_history_customer WHERE generation = $1 AND customer_id = ANY($2::text[])`,
+    [generation, customerIds],
+  );
+  return new Map(rows.map((r) => [r.customer_id, r.summary]));
+}
+
+/**
+ * Moves the change_xid of customers whose summary changed while their row may not have: the
+ * sink's change feed (customer_changes) then reads them again. Rows this transaction already
+ * changed keep theirs (same value).
+ */
+export async function touchChanged(db: ClientBase, generation: number, customerIds: readonly string[]) {
+  if (customerIds.length === 0) return;
+  await db.query(
+    `UPDATE customer_projection SET change_xid = pg_current_xact_id()
+     WHERE generation = $1 AND customer_id = ANY($2::text[]) AND change_xid <> pg_current_xact_id()`,
+    [generation, customerIds],
+  );
 }
