@@ -1,10 +1,10 @@
 import { migrate } from "@sbs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProjector, type Projector } from "./app.ts";
-import { foldAll } from "./domain/fold.ts";
-import { collectHistory, monthlyRowsOf } from "./domain/history-of.ts";
+import { catalogOf, foldAll } from "./domain/fold.ts";
+import { collectHistory, deriveCustomerHistory, historyFactsOf, monthlyRowsOf } from "./domain/history-of.ts";
 import { type MonthlyMrrRow, monthIndexOf } from "./domain/movements.ts";
-import { decodeAll, type RawEvent } from "./domain/stripe-test-events.ts";
+import { decodeAll, event, type RawEvent, subscription } from "./domain/stripe-test-events.ts";
 import { runRebuild } from "./rebuild.ts";
 import { MIGRATIONS_DIR } from "./runtime.ts";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
@@ -147,6 +147,25 @@ describe("MRR history views", () => {
       else expect(s.gross).toBeNull();
     }
 
+    // The sink's summary: first paid time and the latest movement per currency, as the fold has them.
+    const decoded = decodeAll(history);
+    const state = foldAll(decoded);
+    const catalog = catalogOf(state);
+    const summaries = historyFactsOf(state, collectHistory(decoded)).map((facts) => {
+      const d = deriveCustomerHistory(facts, catalog);
+      return {
+        customer_id: facts.customerId,
+        first_paid_at: d.firstPaidAt,
+        last_movement: d.last.movement,
+        last_change: d.last.change,
+      };
+    });
+    const { rows: stored } = await world.pool.query(
+      `SELECT customer_id, extract(epoch FROM first_paid_at)::float8 AS first_paid_at, last_movement, last_change
+       FROM customer_mrr_summary ORDER BY customer_id`,
+    );
+    expect(stored).toEqual(summaries);
+
     // A rebuild (in memory, bulk-loaded) gives the same rows.
     const rebuilt = await runRebuild(
       { fresh: true, switch: true, progressIntervalMs: 0 },
@@ -169,5 +188,48 @@ describe("MRR history views", () => {
       months_table: false,
       history_table: false,
     });
+  });
+});
+
+describe("the sink's change feed", () => {
+  it("sees a customer whose history changed while its row did not (a late, older snapshot)", async () => {
+    const day = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d, 12) / 1000;
+    const sub = (type: string, at: number, quantity: number) =>
+      event(
+        type,
+        at,
+        subscription({
+          id: "sub_late",
+          customer: "cus_late",
+          items: [{ id: "price_late", unit_amount: 1000, quantity }],
+        }),
+      );
+    await log.append([
+      sub("customer.subscription.created", day(2025, 1, 10), 1),
+      sub("customer.subscription.updated", day(2025, 3, 10), 3),
+    ]);
+    const generation = 2; // the rebuild above switched to it
+    const projector = createProjector(world.config, { logger: silent });
+    running.push(projector);
+    await projector.start();
+    const before = async () =>
+      (
+        await world.pool.query(
+          `SELECT c.change_xid::text AS xid, c.updated_at, s.last_change
+           FROM customer_changes c JOIN customer_mrr_summary s USING (customer_id) WHERE customer_id = 'cus_late'`,
+        )
+      ).rows[0];
+    await waitForProcessed(world.pool, generation, world.topic, 2500 + 300 + 2);
+    const first = await before();
+    expect(first?.last_change).toEqual({ usd: 2000 });
+
+    // February's snapshot arrives last: the fact's winner (March) and the row stay, the history moves.
+    await log.append([sub("customer.subscription.updated", day(2025, 2, 10), 2)]);
+    await waitForProcessed(world.pool, generation, world.topic, 2500 + 300 + 3);
+    const second = await before();
+    expect(second?.last_change).toEqual({ usd: 1000 });
+    expect(second?.updated_at).toEqual(first?.updated_at);
+    expect(BigInt(second?.xid)).toBeGreaterThan(BigInt(first?.xid));
+    await projector.stop();
   });
 });
