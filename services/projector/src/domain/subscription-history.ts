@@ -1,5 +1,6 @@
 import type { DecodedEvent } from "./events.ts";
 import { compareVersions, SUBSCRIPTION_LIFECYCLE_RANK, type Version } from "./facts.ts";
+import { versionOf } from "./fold.ts";
 import type { SubscriptionSnapshot } from "./snapshots.ts";
 
 /**
@@ -56,13 +57,6 @@ export type HistoryState = Map<string, SubscriptionVersions>;
 export const collectSubscriptionVersion = (state: HistoryState, event: DecodedEvent): void => {
   if (event.outcome !== "snapshot" || event.snapshot.kind !== "subscription") return;
   const data = event.snapshot.data;
-  const version: Version<SubscriptionSnapshot> = {
-    at: event.meta.created,
-    eventId: event.meta.id,
-    eventType: event.meta.type,
-    backfill: event.meta.backfill,
-    deleted: event.deleted,
-    data,
-  };
+  const version = versionOf(event, data);
   state.set(data.id, joinVersion(state.get(data.id) ?? [], version));
 };

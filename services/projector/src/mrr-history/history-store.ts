@@ -14,39 +14,29 @@ export interface StoredHistory {
   readonly versions: SubscriptionVersions;
 }
 
-export async function loadHistoriesById(
+async function loadHistories(
   db: ClientBase,
   generation: number,
-  subscriptionIds: readonly string[],
+  column: "subscription_id" | "customer_id",
+  ids: readonly string[],
 ): Promise<StoredHistory[]> {
-  if (subscriptionIds.length === 0) return [];
+  if (ids.length === 0) return [];
   const { rows } = await db.query<{
     subscription_id: string;
     customer_id: string | null;
     versions: SubscriptionVersions;
   }>(
-    "SELECT subscription_id, customer_id, versions FROM subscription_history WHERE generation = $1 AND subscription_id = ANY($2::text[])",
-    [generation, subscriptionIds],
+    `SELECT subscription_id, customer_id, versions FROM subscription_history WHERE generation = $1 AND ${column} = ANY($2::text[])`,
+    [generation, ids],
   );
   return rows.map((r) => ({ subscriptionId: r.subscription_id, customerId: r.customer_id, versions: r.versions }));
 }
 
-export async function loadHistoriesOfCustomers(
-  db: ClientBase,
-  generation: number,
-  customerIds: readonly string[],
-): Promise<StoredHistory[]> {
-  if (customerIds.length === 0) return [];
-  const { rows } = await db.query<{
-    subscription_id: string;
-    customer_id: string | null;
-    versions: SubscriptionVersions;
-  }>(
-    "SELECT subscription_id, customer_id, versions FROM subscription_history WHERE generation = $1 AND customer_id = ANY($2::text[])",
-    [generation, customerIds],
-  );
-  return rows.map((r) => ({ subscriptionId: r.subscription_id, customerId: r.customer_id, versions: r.versions }));
-}
+export const loadHistoriesById = (db: ClientBase, generation: number, subscriptionIds: readonly string[]) =>
+  loadHistories(db, generation, "subscription_id", subscriptionIds);
+
+export const loadHistoriesOfCustomers = (db: ClientBase, generation: number, customerIds: readonly string[]) =>
+  loadHistories(db, generation, "customer_id", customerIds);
 
 export async function writeHistories(db: ClientBase, generation: number, histories: readonly StoredHistory[]) {
   if (histories.length === 0) return;
