@@ -4,7 +4,7 @@ import { commands as sinkCommands } from "@sbs/brevo-sink/commands";
 import { commands as ingestCommands } from "@sbs/ingest/commands";
 import { commandDepsFromEnv } from "@sbs/ingest/commands/deps-from-env";
 import { commands as projectorCommands } from "@sbs/projector/commands";
-import { FOLD_USAGE, parseFoldArgs, runFold } from "@sbs/projector/fold-cli";
+import { FOLD_USAGE, monthIndexOf, parseFoldArgs, runFold } from "@sbs/projector/fold-cli";
 import { ConfigError } from "@sbs/shared";
 import { commandEnv } from "./command-env.ts";
 import { runCompactLog } from "./compact-log/command.ts";
@@ -51,7 +51,7 @@ const fold: CliCommand = {
       err.write(`error: ${args.error}\n\n${foldUsage}\n`);
       return 2;
     }
-    const { path, strict, options } = args;
+    const { path, strict, options, history } = args;
     const input = path === "-" ? process.stdin : createReadStream(path);
     const opened = new Promise<void>((resolve, reject) => {
       if (path === "-") resolve();
@@ -70,6 +70,8 @@ const fold: CliCommand = {
       (line) => out.write(`${line}\n`),
       (line) => err.write(`${line}\n`),
       options,
+      // The clock is read here, at the edge: the fold itself has none.
+      history ? { until: history.until ?? monthIndexOf(Date.now() / 1000) } : undefined,
     );
     err.write(
       `folded ${counts.folded} events${counts.skipped > 0 ? `, skipped ${counts.skipped} invalid lines` : ""}\n`,

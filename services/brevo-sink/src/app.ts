@@ -11,7 +11,7 @@ import type { ProjectionSource } from "./adapters/projection-source.ts";
 import type { SinkState } from "./adapters/sink-state.ts";
 import { bootstrapAttributes } from "./bootstrap.ts";
 import type { SinkEnvConfig } from "./config.ts";
-import type { SinkConfig } from "./domain/sink-config.ts";
+import { type SinkConfig, usesHistory } from "./domain/sink-config.ts";
 import { createSinkHttpServer } from "./http-server.ts";
 import { createLeadership, type Leadership } from "./leader.ts";
 import { createSinkMetrics } from "./metrics.ts";
@@ -103,7 +103,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
     ...(env.databaseSchema === undefined ? {} : { schema: env.databaseSchema }),
   });
   const state = createPgSinkState(pool);
-  const source = createPgProjectionSource(pool, { schema: env.projectionSchema });
+  const source = createPgProjectionSource(pool, { schema: env.projectionSchema, history: usesHistory(config) });
   const transport = createTransportFromEnv(env, deps);
   const logger = deps.logger;
   const kafkaEvents = deps.events === undefined && !env.sync.eventsFromDb ? env.events.kafka : undefined;

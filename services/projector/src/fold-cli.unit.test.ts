@@ -328,3 +328,86 @@ describe("parseFoldArgs (--mrr-rules)", () => {
     expect(await mrrWith(["--mrr-rules", "profitwell"])).toEqual({ usd: 1000 });
   });
 });
+
+describe("fold --history", () => {
+  it.each([
+    { argv: ["e.ndjson", "--history"], expected: { ok: true, history: { until: null } } },
+    {
+      argv: ["e.ndjson", "--history", "--until", "2024-02"],
+      expected: { ok: true, history: { until: 2024 * 12 + 1 } },
+    },
+    { argv: ["e.ndjson"], expected: { ok: true, history: null } },
+    {
+      argv: ["e.ndjson", "--history", "--until=24-2"],
+      expected: { ok: false, error: expect.stringContaining('"24-2"') },
+    },
+    { argv: ["e.ndjson", "--until", "2024-02"], expected: { ok: false, error: "--until 2024-02 needs --history" } },
+  ])("$argv", ({ argv, expected }) => {
+    expect(parseFoldArgs(argv)).toMatchObject(expected);
+  });
+
+  it("prints the monthly MRR rows, carried forward through --until", async () => {
+    const args = parseFoldArgs(["-", "--history", "--until", "2024-01"]);
+    if (!args.ok || args.history === null || args.history.until === null) throw new Error("unexpected parse");
+    const sub = (type: string, at: number, quantity: number, status = "active") =>
+      json(
+        event(
+          type,
+          at,
+          subscription({
+            id: "sub_1",
+            customer: "cus_1",
+            status,
+            items: [{ id: "price_1", unit_amount: 1000, quantity }],
+          }),
+        ),
+      );
+    const out: string[] = [];
+    const err: string[] = [];
+    // T is 2023-11-14: new in November, expansion in December, carried into January.
+    await runFold(
+      linesOf([
+        sub("customer.subscription.updated", T + 20 * 86_400, 2),
+        "not json",
+        sub("customer.subscription.created", T, 1),
+      ]),
+      (l) => out.push(l),
+      (l) => err.push(l),
+      args.options,
+      { until: args.history.until },
+    );
+    expect(err).toEqual([expect.stringContaining("line 2: invalid JSON")]);
+    expect(out.map((l) => JSON.parse(l))).toEqual([
+      {
+        customer_id: "cus_1",
+        currency: "usd",
+        month: "2023-11-01",
+        mrr: 1000,
+        previous_mrr: 0,
+        movement: "new",
+        change: 1000,
+        subscriptions: 1,
+      },
+      {
+        customer_id: "cus_1",
+        currency: "usd",
+        month: "2023-12-01",
+        mrr: 2000,
+        previous_mrr: 1000,
+        movement: "expansion",
+        change: 1000,
+        subscriptions: 1,
+      },
+      {
+        customer_id: "cus_1",
+        currency: "usd",
+        month: "2024-01-01",
+        mrr: 2000,
+        previous_mrr: 2000,
+        movement: null,
+        change: 0,
+        subscriptions: 1,
+      },
+    ]);
+  });
+});

@@ -41,6 +41,7 @@ describe("migrations", () => {
       "0001_projection",
       "0002_contiguity_and_change_feed",
       "0004_privacy_and_roles",
+      "0006_mrr_history",
       "0007_connector_attributes",
     ]);
     expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([]);

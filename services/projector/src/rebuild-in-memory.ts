@@ -3,6 +3,7 @@ import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import type { DeadLetterInput } from "./consumer/dead-letter-publisher.ts";
 import type { RecordDecoder } from "./consumer/decode-record.ts";
+import { collectHistory } from "./domain/history-of.ts";
 import {
   type Catalog,
   customerFactsOf,
@@ -13,6 +14,8 @@ import {
   foldAsync,
   type ReadModelOptions,
 } from "./domain/index.ts";
+import type { HistoryState } from "./domain/subscription-history.ts";
+import { deriveAllHistories, writeAllHistories } from "./mrr-history/bulk-history.ts";
 import {
   type DeriveFailure,
   type ProjectionWrite,
@@ -111,6 +114,8 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
   const done = () => [...targets].every(([p, target]) => (positions.get(p) ?? 0n) >= target);
 
   const events = channel<DecodedEvent>();
+  // The MRR history's snapshot sets, gathered beside the fold (issue #17).
+  const history: HistoryState = new Map();
   const heapUsed = deps.heapUsed ?? (() => process.memoryUsage().heapUsed);
   let overBudget: string | undefined;
   let foldError: Error | undefined;
@@ -183,6 +188,7 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
           }
           await deps.deadLetters.publish(topic, partition, letters);
           events.push(good);
+          collectHistory(good, history);
           const c = counts.get(partition);
           if (c) {
             c.applied += good.length;
@@ -243,6 +249,8 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
     }
   }
 
+  const histories = deriveAllHistories(state, history, deps.readModel);
+
   // 3. Bulk-load facts, rows and offsets in one transaction: all or nothing.
   const { client, release } = await checkout(deps.pool);
   let broken: Error | undefined;
@@ -260,6 +268,7 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
     }
     for (let i = 0; i < rows.length; i += WRITE_CHUNK)
       await writeProjections(client, deps.generation, rows.slice(i, i + WRITE_CHUNK));
+    await writeAllHistories(client, deps.generation, histories);
     await recordDeriveOutcomes(client, deps.generation, failed, []);
     for (const [partition, c] of counts) {
       const next = positions.get(partition) ?? 0n;

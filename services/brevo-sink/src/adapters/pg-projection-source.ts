@@ -18,6 +18,8 @@ import type { ProjectionSource } from "./projection-source.ts";
  * The cursor is `g<generation>:<xid>|<customer_id>`. A cursor of another generation (a rebuild
  * switched) or of the earlier timestamp format starts over from the beginning: every row is read
  * again and diffs to nothing where Brevo already agrees.
+ *   - `customer_mrr_summary` (the projector's migration 0006), only with `history`: per customer,
+ *     first_paid_at, last_movement and last_change (jsonb per currency), attached as `mrrHistory`.
  * `schema`: where the projector's views live when they are not on the sink's search_path.
  */
 const changedSince = (relation: string) => `
@@ -31,18 +33,44 @@ const byIds = (relation: string) => `SELECT * FROM ${relation} WHERE customer_id
 
 type Row = Record<string, unknown>;
 
-export function createPgProjectionSource(pool: Pool, options: { schema?: string | undefined } = {}): ProjectionSource {
+export function createPgProjectionSource(
+  pool: Pool,
+  options: { schema?: string | undefined; history?: boolean } = {},
+): ProjectionSource {
   const qualified = (name: string) =>
     options.schema === undefined ? name : `"${options.schema.replaceAll('"', '""')}".${name}`;
   const CHANGED_SINCE = changedSince(qualified("customer_changes"));
   const BY_IDS = byIds(qualified("customer_metrics"));
+  const SUMMARIES = byIds(qualified("customer_mrr_summary"));
+  /** Attaches the MRR history summary to the live rows, in one query per page. */
+  const withHistory = async (models: CustomerReadModel[]): Promise<CustomerReadModel[]> => {
+    if (!options.history || models.length === 0) return models;
+    const { rows } = await pool.query<Row>(SUMMARIES, [models.map((m) => m.customerId)]);
+    const byId = new Map(rows.map((r) => [String(r["customer_id"]), r]));
+    return models.map((m) => {
+      const r = byId.get(m.customerId);
+      if (r === undefined) return m;
+      const movement: Record<string, string> = {};
+      const moved = r["last_movement"];
+      if (moved && typeof moved === "object")
+        for (const [k, v] of Object.entries(moved)) movement[k.toLowerCase()] = String(v);
+      return {
+        ...m,
+        mrrHistory: {
+          firstPaidAt: seconds(r["first_paid_at"]),
+          lastMovement: movement,
+          lastChange: money(r["last_change"]),
+        },
+      };
+    });
+  };
   return {
     async changedSince(cursor, limit) {
       const { rows } = await pool.query<Row>(CHANGED_SINCE, [...cursorParams(cursor), limit]);
       // The view shows one generation (the live one); a cursor of another one matched every row.
       const last = rows[rows.length - 1];
       return {
-        rows: rows.map(fromRow),
+        rows: await withHistory(rows.map(fromRow)),
         cursor:
           last === undefined ? cursor : cursorAt(last["generation"], last["sink_change_xid"], last["customer_id"]),
       };
@@ -50,7 +78,7 @@ export function createPgProjectionSource(pool: Pool, options: { schema?: string 
     async byIds(ids) {
       if (ids.length === 0) return [];
       const { rows } = await pool.query<Row>(BY_IDS, [ids]);
-      return rows.map(fromRow);
+      return withHistory(rows.map(fromRow));
     },
     /** The live generation, next to customer_metrics (same schema); undefined without one. */
     async generation() {

@@ -5,7 +5,7 @@ import type { ProjectionSource } from "../adapters/projection-source.ts";
 import type { SinkState } from "../adapters/sink-state.ts";
 import { loadSinkConfigFile } from "../config-file.ts";
 import { formatPlan, type PlanSummary, summarize } from "../domain/plan.ts";
-import type { SinkConfig } from "../domain/sink-config.ts";
+import { type SinkConfig, usesHistory } from "../domain/sink-config.ts";
 import { diffRows } from "../sync.ts";
 import { type Command, EXIT, runCommand } from "./cli.ts";
 
@@ -46,7 +46,10 @@ export async function planFromEnv(
     return await planAll(
       {
         config,
-        source: createPgProjectionSource(pool, { schema: env["PROJECTION_SCHEMA"] || undefined }),
+        source: createPgProjectionSource(pool, {
+          schema: env["PROJECTION_SCHEMA"] || undefined,
+          history: usesHistory(config),
+        }),
         state: createPgSinkState(pool),
       },
       sampleSize,

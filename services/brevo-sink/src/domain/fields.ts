@@ -60,7 +60,14 @@ export const FIELDS: Readonly<Record<string, FieldSpec>> = {
   delinquent: { kind: "boolean", get: (m) => m.delinquent },
   plan_names: { kind: "text", get: (m) => (m.planNames.length === 0 ? null : m.planNames.join(", ")) },
   coupon_name: { kind: "text", get: (m) => m.couponName },
+  // From the MRR history (projector view customer_mrr_summary); none is mapped by default.
+  first_paid_at: { kind: "date", get: (m) => m.mrrHistory?.firstPaidAt ?? null },
+  mrr_last_movement: { kind: "text", get: (m, currency) => m.mrrHistory?.lastMovement[currency] ?? null },
+  mrr_last_change: { kind: "money", get: (m, currency) => m.mrrHistory?.lastChange[currency] ?? null },
 };
+
+/** Fields read from the MRR history: the source reads it only when the config uses one. */
+export const HISTORY_FIELDS: ReadonlySet<string> = new Set(["first_paid_at", "mrr_last_movement", "mrr_last_change"]);
 
 export const isMetadataField = (name: string): boolean => /^metadata\.[A-Za-z0-9_\-.]+$/.test(name);
 export const isKnownField = (name: string): boolean => name in FIELDS || isMetadataField(name);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type BrevoAttributeType, compatible, fieldKind, isKnownField, naturalType } from "./fields.ts";
+import { type BrevoAttributeType, compatible, fieldKind, HISTORY_FIELDS, isKnownField, naturalType } from "./fields.ts";
 import { type Predicate, parsePredicate } from "./predicate.ts";
 
 /**
@@ -160,6 +160,11 @@ export interface SinkConfig {
     readonly default: "opt_in" | "opt_out";
   };
 }
+
+/** Whether the config maps or tests a field of the MRR history (the source then reads it). */
+export const usesHistory = (config: SinkConfig): boolean =>
+  config.attributes.some((a) => HISTORY_FIELDS.has(a.from)) ||
+  config.lists.some((l) => l.predicate?.some((conj) => conj.some((c) => HISTORY_FIELDS.has(c.field))) ?? false);
 
 export type ConfigIssue = { readonly path: string; readonly message: string };
 

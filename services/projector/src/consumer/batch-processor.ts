@@ -3,6 +3,7 @@ import type { IHeaders } from "kafkajs";
 import type { Pool, PoolClient } from "pg";
 import type { DecodedEvent, ReadModelOptions } from "../domain/index.ts";
 import type { ProjectorMetrics } from "../metrics.ts";
+import { applyMrrHistory } from "../mrr-history/apply-history.ts";
 import { applyEvents, ReducerError } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
 import { advanceOffset, livePointer, lockGeneration, nextOffset } from "../store/positions.ts";
@@ -233,6 +234,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         else events.push(item.outcome.event);
       }
       const result = await applyEvents(postgresProjectionStore(client, generation), events, deps.readModel);
+      await applyMrrHistory(client, generation, events, deps.readModel);
       const next = BigInt(last.record.offset) + 1n;
       await advanceOffset(
         client,

@@ -75,7 +75,8 @@ const copyState = (s: FoldState): MutableState => ({
   discounts: new Map(s.discounts),
 });
 
-const versionOf = <T>(event: DecodedEvent & { outcome: "snapshot" }, data: T): Version<T> => ({
+/** The Version an event's snapshot becomes (also the MRR history's, subscription-history.ts). */
+export const versionOf = <T>(event: DecodedEvent & { outcome: "snapshot" }, data: T): Version<T> => ({
   at: event.meta.created,
   eventId: event.meta.id,
   eventType: event.meta.type,

@@ -18,6 +18,10 @@ const TARGETS: readonly { table: string; columns: readonly string[] }[] = [
   { table: "customer_projection", columns: ["customer_id"] },
   { table: "customer_projection_tombstone", columns: ["customer_id"] },
   { table: "derive_failure", columns: ["customer_id"] },
+  // The MRR history (migration 0006): snapshot sets, months, first-paid times.
+  { table: "subscription_history", columns: ["subscription_id", "customer_id"] },
+  { table: "mrr_month", columns: ["customer_id"] },
+  { table: "mrr_history_customer", columns: ["customer_id"] },
 ];
 
 export interface PurgeCount {

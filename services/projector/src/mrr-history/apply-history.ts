@@ -1,0 +1,176 @@
+import type { ClientBase } from "pg";
+import {
+  type CustomerHistoryFacts,
+  collectHistory,
+  type DerivedHistory,
+  deriveCustomerHistory,
+} from "../domain/history-of.ts";
+import {
+  type CustomerFact,
+  DEFAULT_READ_MODEL_OPTIONS,
+  type DecodedEvent,
+  type ReadModelOptions,
+} from "../domain/index.ts";
+import type { MonthlyMrrRow } from "../domain/movements.ts";
+import { joinVersions, type SubscriptionVersions } from "../domain/subscription-history.ts";
+import { createRecordingCatalog } from "../projection/recording-catalog.ts";
+import { loadFactsById } from "../store/fact-store.ts";
+import { CATALOG_KINDS, type CatalogKind, emptyWorkingState, STATE_KEY } from "../store/tables.ts";
+import {
+  deleteHistoryCustomers,
+  deleteMonths,
+  historiesReferencing,
+  historyCustomerRow,
+  loadHistoriesById,
+  loadHistoriesOfCustomers,
+  loadMonths,
+  loadSummaries,
+  type StoredHistory,
+  touchChanged,
+  writeHistories,
+  writeHistoryCustomers,
+  writeMonths,
+} from "./history-store.ts";
+
+/**
+ * The live path of the MRR history, for one batch inside the projector's transaction, after the
+ * batch's facts are written (it reads the catalog and customer facts as they now are). It joins
+ * the batch's subscription snapshots into the stored sets, then derives again the customers whose
+ * history can have changed — a subscription set grew, the customer object changed (its discount),
+ * or a catalog entry its history looked up changed — and writes only the months that differ.
+ * Kept apart from applyEvents so the consume/write path can host this call wherever it batches.
+ */
+
+export interface HistoryResult {
+  readonly subscriptions: number;
+  readonly customers: number;
+  readonly monthsWritten: number;
+  readonly monthsDeleted: number;
+}
+
+const ownerOf = (versions: SubscriptionVersions): string | null => versions[versions.length - 1]?.data.customer ?? null;
+
+const rowKey = (r: { customer_id: string; currency: string; month: string }) =>
+  `${r.customer_id}\u0000${r.currency}\u0000${r.month}`;
+
+const sameRow = (a: MonthlyMrrRow, b: MonthlyMrrRow) =>
+  a.mrr === b.mrr &&
+  a.previous_mrr === b.previous_mrr &&
+  a.movement === b.movement &&
+  a.subscriptions === b.subscriptions;
+
+export async function applyMrrHistory(
+  db: ClientBase,
+  generation: number,
+  events: readonly DecodedEvent[],
+  options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
+): Promise<HistoryResult> {
+  const batch = collectHistory(events);
+  const customerObjects = new Set<string>();
+  const catalogRefs: string[] = [];
+  for (const event of events) {
+    if (event.outcome !== "snapshot") continue;
+    const { kind, data } = event.snapshot;
+    if (kind === "customer") customerObjects.add(data.id);
+    else if ((CATALOG_KINDS as readonly string[]).includes(kind)) catalogRefs.push(`${kind}:${data.id}`);
+  }
+  const none = { subscriptions: 0, customers: 0, monthsWritten: 0, monthsDeleted: 0 };
+  if (batch.size === 0 && customerObjects.size === 0 && catalogRefs.length === 0) return none;
+
+  // 1. Join the batch's snapshots into the stored sets; keep those that grew.
+  const affected = new Set<string>();
+  const changed: StoredHistory[] = [];
+  const stored = new Map(
+    (await loadHistoriesById(db, generation, [...batch.keys()])).map((h) => [h.subscriptionId, h]),
+  );
+  for (const [id, versions] of batch) {
+    const before = stored.get(id);
+    const after = joinVersions(before?.versions ?? [], versions);
+    if (before !== undefined && after === before.versions) continue;
+    const owner = ownerOf(after);
+    changed.push({ subscriptionId: id, customerId: owner, versions: after });
+    for (const c of [before?.customerId ?? null, owner]) if (c !== null) affected.add(c);
+  }
+  await writeHistories(db, generation, changed);
+  for (const id of customerObjects) affected.add(id);
+  for (const id of await historiesReferencing(db, generation, catalogRefs)) affected.add(id);
+  if (affected.size === 0) return none;
+
+  // 2. Everything the affected customers' histories need.
+  const customers = [...affected];
+  const histories = await loadHistoriesOfCustomers(db, generation, customers);
+  const byCustomer = new Map<string, SubscriptionVersions[]>();
+  for (const h of histories) {
+    if (h.customerId === null) continue;
+    const list = byCustomer.get(h.customerId);
+    if (list) list.push(h.versions);
+    else byCustomer.set(h.customerId, [h.versions]);
+  }
+  const customerFacts = new Map(
+    (await loadFactsById(db, generation, new Map([["customer", new Set(byCustomer.keys())]]))).map((f) => [
+      f.id,
+      f.fact as CustomerFact,
+    ]),
+  );
+
+  // 3. Derive, loading catalog entries until none the derivations asked for is missing.
+  const working = emptyWorkingState();
+  const asked = new Map<CatalogKind, Set<string>>(CATALOG_KINDS.map((k) => [k, new Set<string>()]));
+  const derived = new Map<string, DerivedHistory & { refs: string[] }>();
+  for (;;) {
+    const missing = new Map<CatalogKind, Set<string>>();
+    const recording = createRecordingCatalog(working, asked, missing);
+    for (const [customerId, subscriptions] of byCustomer) {
+      recording.reset();
+      const facts: CustomerHistoryFacts = {
+        customerId,
+        customer: customerFacts.get(customerId) ?? null,
+        subscriptions,
+      };
+      const d = deriveCustomerHistory(facts, recording.catalog, options);
+      derived.set(customerId, { ...d, refs: [...recording.refs].sort() });
+    }
+    if (missing.size === 0) break;
+    for (const row of await loadFactsById(db, generation, missing)) working[STATE_KEY[row.kind]].set(row.id, row.fact);
+    for (const [kind, ids] of missing) for (const id of ids) asked.get(kind)?.add(id);
+  }
+
+  // 4. Write the months that differ, and the per-customer row.
+  const before = new Map((await loadMonths(db, generation, customers)).map((r) => [rowKey(r), r]));
+  const writes: MonthlyMrrRow[] = [];
+  const kept = new Set<string>();
+  for (const d of derived.values()) {
+    for (const row of d.rows) {
+      const key = rowKey(row);
+      kept.add(key);
+      const old = before.get(key);
+      if (old === undefined || !sameRow(old, row)) writes.push(row);
+    }
+  }
+  const gone = [...before.values()].filter((r) => !kept.has(rowKey(r)));
+  await deleteMonths(db, generation, gone);
+  await writeMonths(db, generation, writes);
+  const summariesBefore = await loadSummaries(db, generation, customers);
+  await writeHistoryCustomers(
+    db,
+    generation,
+    [...derived].map(([id, d]) => historyCustomerRow(id, d, d.refs)),
+  );
+  await deleteHistoryCustomers(
+    db,
+    generation,
+    customers.filter((id) => !derived.has(id)),
+  );
+  const summariesAfter = await loadSummaries(db, generation, customers);
+  await touchChanged(
+    db,
+    generation,
+    customers.filter((id) => summariesBefore.get(id) !== summariesAfter.get(id)),
+  );
+  return {
+    subscriptions: changed.length,
+    customers: derived.size,
+    monthsWritten: writes.length,
+    monthsDeleted: gone.length,
+  };
+}
