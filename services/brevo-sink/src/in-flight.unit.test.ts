@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseSinkConfigText } from "./config-file.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
 import { customer } from "./testing/customers.ts";
-import type { FakeBrevo } from "./testing/fake-brevo.ts";
-import { sinkHarness } from "./testing/harness.ts";
+import { harnessPerTest } from "./testing/harness-per-test.ts";
 
 /**
  * Writes whose outcome nobody recorded (SinkState.markInFlight). Found by the chaos soak: the sink
@@ -20,15 +19,8 @@ lists:
   past_due: 6
 `);
 
-const open: FakeBrevo[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((f) => f.close()));
-});
-async function harness(fakeOptions: Parameters<typeof sinkHarness>[1] = {}) {
-  const h = await sinkHarness(config, fakeOptions);
-  open.push(h.fake);
-  return h;
-}
+const harness = harnessPerTest();
+
 /** Dies once Brevo confirmed `n` contacts, before the bookkeeping (like sink.int.test's kill -9). */
 const killedAfter = (n: number) => {
   let confirmed = 0;
@@ -43,7 +35,7 @@ describe.each(["incremental", "bulk"] as const)("a write nobody recorded (%s)", 
   const active = (id: string): CustomerReadModel => customer(id, { subscriptionStatus: "active", mrr: { usd: 1000 } });
 
   it("is repaired on the next pass even when the state went back to what was last recorded", async () => {
-    const h = await harness();
+    const h = await harness(config);
     h.source.put(active("cus_1"), active("cus_2"));
     await h.run({ forceMode });
     expect(lists(h, "cus_1")).toEqual([2, 3]);
@@ -66,7 +58,7 @@ describe.each(["incremental", "bulk"] as const)("a write nobody recorded (%s)", 
   });
 
   it("is repaired when the state changed again, without waiting for a retry", async () => {
-    const h = await harness();
+    const h = await harness(config);
     h.source.put(active("cus_1"));
     await h.run({ forceMode });
     h.source.put({ ...active("cus_1"), subscriptionStatus: "past_due" });
@@ -80,7 +72,7 @@ describe.each(["incremental", "bulk"] as const)("a write nobody recorded (%s)", 
 
 describe("an import still running when its sink died", () => {
   it("is waited for before the repair, so it cannot re-add a list afterwards", async () => {
-    const h = await harness({ importDelayMs: 400 });
+    const h = await harness(config, { importDelayMs: 400 });
     const active = (id: string) => customer(id, { subscriptionStatus: "active", mrr: { usd: 1000 } });
     h.source.put(active("cus_1"));
     await h.run({ forceMode: "bulk" });
@@ -106,7 +98,7 @@ describe("an import still running when its sink died", () => {
 
 describe("confirmed writes", () => {
   it("leave no mark, and an ordinary update removes only lists the contact was recorded in", async () => {
-    const h = await harness();
+    const h = await harness(config);
     h.source.put(customer("cus_1", { subscriptionStatus: "active", mrr: { usd: 1000 } }));
     await h.run({ forceMode: "incremental" });
     h.fake.resetLog();
@@ -121,7 +113,7 @@ describe("confirmed writes", () => {
   });
 
   it("a contact Brevo refused keeps its mark and is repaired whole when its retry comes", async () => {
-    const h = await harness();
+    const h = await harness(config);
     h.source.put(customer("cus_1", { email: "not-an-email" }));
     await h.run({ forceMode: "incremental" });
     expect(h.state.failures.get("cus_1")?.code).toBeDefined();

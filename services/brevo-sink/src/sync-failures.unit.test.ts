@@ -1,12 +1,11 @@
 import { AppError } from "@sbs/shared";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BrevoTransport } from "./adapters/brevo-transport.ts";
 import { parseSinkConfigText } from "./config-file.ts";
 import type { SinkEvent } from "./domain/events.ts";
 import type { CustomerReadModel } from "./domain/read-model.ts";
 import { customer, population } from "./testing/customers.ts";
-import type { FakeBrevo } from "./testing/fake-brevo.ts";
-import { sinkHarness } from "./testing/harness.ts";
+import { harnessPerTest } from "./testing/harness-per-test.ts";
 import { brevoDiffersFromDesired } from "./testing/oracle.ts";
 
 /** Failure windows of issue #11: collisions, failing contacts, import reports, deleted customers. */
@@ -20,20 +19,12 @@ events:
   send_after: "2023-01-01T00:00:00Z"
 `);
 
-const open: FakeBrevo[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((f) => f.close()));
-});
-async function harness(...args: Parameters<typeof sinkHarness> extends [unknown, ...infer R] ? R : never) {
-  const h = await sinkHarness(config, ...args);
-  open.push(h.fake);
-  return h;
-}
+const harness = harnessPerTest();
 
 describe("email ownership", () => {
   it("the oldest customer owns a shared email, whatever the order Brevo handles requests in (100 runs)", async () => {
     for (let run = 0; run < 100; run++) {
-      const h = await harness({ latency: { maxMs: 4, seed: run + 1 } });
+      const h = await harness(config, { latency: { maxMs: 4, seed: run + 1 } });
       // cus_z is the oldest although its id sorts last and it comes last in the feed.
       const models = [
         customer("cus_a", { email: "shared@example.com", createdAt: 1_700_000_300 }),
@@ -49,13 +40,12 @@ describe("email ownership", () => {
         ["cus_a", "duplicate_parameter"],
         ["cus_b", "duplicate_parameter"],
       ]);
-      await h.fake.close();
-      open.splice(0);
+      await harness.closeAll();
     }
   }, 60_000);
 
   it("an email change onto an address Brevo already holds still applies lists and attributes", async () => {
-    const h = await harness();
+    const h = await harness(config);
     const owner = customer("cus_o", { email: "taken@example.com", createdAt: 1 });
     const mover = customer("cus_m", { email: "m@example.com", subscriptionStatus: "active" });
     h.source.put(owner, mover);
@@ -72,7 +62,7 @@ describe("email ownership", () => {
 
 describe("failing contacts", () => {
   it("one contact that always times out is parked; the others converge and the cursor advances", async () => {
-    const h = await harness();
+    const h = await harness(config);
     const failing = (id: string) => id === "cus_bad";
     const flaky: BrevoTransport = {
       ...h.transport,
@@ -101,7 +91,7 @@ describe("failing contacts", () => {
   });
 
   it("Brevo down for everyone: the pass fails and the cursor stays", async () => {
-    const h = await harness();
+    const h = await harness(config);
     const down: BrevoTransport = {
       ...h.transport,
       upsertContact: async () => {
@@ -123,7 +113,7 @@ describe("import failure reports", () => {
   ];
 
   it("reads the CSV files Brevo's report URLs point to: only the refused rows are pushed again", async () => {
-    const h = await harness();
+    const h = await harness(config);
     h.source.put(...rows());
     const r = await h.run({ bulkThreshold: 10 });
     expect(r.bulkPages).toBe(1);
@@ -135,7 +125,7 @@ describe("import failure reports", () => {
   });
 
   it("fails closed: a report that is not a readable CSV URL re-pushes the whole chunk, never assumes it good", async () => {
-    const h = await harness({ importReports: "identifiers" });
+    const h = await harness(config, { importReports: "identifiers" });
     h.source.put(...rows());
     await h.run({ bulkThreshold: 10 });
     expect(h.fake.counts()["createContact"]).toBe(31);
@@ -156,8 +146,7 @@ describe("deleted customers and removed emails", () => {
   it.each(["unlink_lists", "clear_attributes", "delete_contact"] as const)(
     "%s: no custom event for a deleted customer (Stripe cancels its subscriptions on deletion)",
     async (policy) => {
-      const h = await sinkHarness({ ...config, deletedPolicy: policy });
-      open.push(h.fake);
+      const h = await harness({ ...config, deletedPolicy: policy });
       const alive = customer("cus_del", { subscriptionStatus: "active" });
       h.source.put(alive);
       await h.run();
@@ -170,7 +159,7 @@ describe("deleted customers and removed emails", () => {
   );
 
   it("an email removed in Stripe is handled like a deletion: the contact leaves the lists", async () => {
-    const h = await harness();
+    const h = await harness(config);
     const alive = customer("cus_noemail", { subscriptionStatus: "active" });
     h.source.put(alive);
     await h.run();
