@@ -9,7 +9,7 @@ import { createPgProjectionSource } from "./adapters/pg-projection-source.ts";
 import { createPgSinkState } from "./adapters/pg-sink-state.ts";
 import type { ProjectionSource } from "./adapters/projection-source.ts";
 import type { SinkState } from "./adapters/sink-state.ts";
-import { bootstrapAttributes } from "./bootstrap.ts";
+import { bootstrapWhenReachable } from "./bootstrap.ts";
 import type { SinkEnvConfig } from "./config.ts";
 import { type SinkConfig, usesHistory } from "./domain/sink-config.ts";
 import { createSinkHttpServer } from "./http-server.ts";
@@ -192,7 +192,7 @@ export function createSinkApp(env: SinkEnvConfig, config: SinkConfig, deps: Sink
         });
       }
       await checkSelfTest(state, env.selfTest, logger);
-      await bootstrapAttributes(transport, config, logger);
+      await bootstrapWhenReachable(transport, config, logger);
     },
     runOnce,
     tick: loop.tick,

@@ -1,4 +1,4 @@
-import { AppError, type Logger } from "@sbs/shared";
+import { AppError, isRetriable, type Logger } from "@sbs/shared";
 import type { BrevoTransport } from "./adapters/brevo-transport.ts";
 import { describeConflicts, planAttributes } from "./domain/attributes.ts";
 import type { SinkConfig } from "./domain/sink-config.ts";
@@ -36,4 +36,33 @@ export async function bootstrapAttributes(
     logger.info({ attribute: a.name, type: a.type }, "created Brevo attribute");
   }
   return { created };
+}
+
+/**
+ * bootstrapAttributes at startup, waiting for Brevo while it is unreachable (timeouts, 5xx, 429
+ * past the transport's own retries): a Brevo outage at the moment the sink starts is not a reason
+ * to exit (the chaos soak saw sinks exit and be restarted in a loop during an injected timeout).
+ * What Brevo refused for good (a type conflict, a 401) still stops the start at once.
+ */
+export async function bootstrapWhenReachable(
+  transport: BrevoTransport,
+  config: SinkConfig,
+  logger: Logger,
+  options: {
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly firstDelayMs?: number;
+    readonly maxDelayMs?: number;
+  } = {},
+): Promise<{ created: string[] }> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const maxDelayMs = options.maxDelayMs ?? 60_000;
+  for (let attempt = 1, delay = options.firstDelayMs ?? 1000; ; attempt++, delay = Math.min(delay * 2, maxDelayMs)) {
+    try {
+      return await bootstrapAttributes(transport, config, logger);
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      logger.warn({ err: error, attempt, retryInMs: delay }, "Brevo unreachable at startup: retrying before starting");
+      await sleep(delay);
+    }
+  }
 }

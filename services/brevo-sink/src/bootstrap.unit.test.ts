@@ -1,6 +1,6 @@
-import { createLogger } from "@sbs/shared";
+import { AppError, createLogger } from "@sbs/shared";
 import { afterEach, describe, expect, it } from "vitest";
-import { bootstrapAttributes } from "./bootstrap.ts";
+import { bootstrapAttributes, bootstrapWhenReachable } from "./bootstrap.ts";
 import { parseSinkConfigText } from "./config-file.ts";
 import { type FakeBrevo, startFakeBrevo } from "./testing/fake-brevo.ts";
 import { testTransport } from "./testing/harness.ts";
@@ -70,5 +70,40 @@ describe("attribute bootstrap", () => {
     fakes.push(fake);
     fake.inject({ kind: "5xx", operations: ["createAttribute"], times: 10 });
     await expect(bootstrapAttributes(testTransport(fake), config, logger)).rejects.toThrow();
+  });
+});
+
+describe("attribute bootstrap at startup", () => {
+  it("waits for Brevo while it is unreachable, backing off, then bootstraps", async () => {
+    const fake = await startFakeBrevo();
+    fakes.push(fake);
+    const transport = testTransport(fake);
+    let down = 2;
+    const flaky = {
+      ...transport,
+      getAttributes: async () => {
+        if (down-- > 0)
+          throw new AppError("brevo_unavailable", "GET /contacts/attributes: timeout", { retriable: true });
+        return transport.getAttributes();
+      },
+    };
+    const waits: number[] = [];
+    const { created } = await bootstrapWhenReachable(flaky, config, logger, {
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    expect(waits).toEqual([1000, 2000]);
+    expect(created).toContain("VIP_TIER");
+  });
+
+  it("stops at once on what Brevo refused for good", async () => {
+    const fake = await startFakeBrevo({ attributes: { TOTAL_SPENT: "text" } });
+    fakes.push(fake);
+    const waits: number[] = [];
+    await expect(
+      bootstrapWhenReachable(testTransport(fake), config, logger, { sleep: async (ms) => void waits.push(ms) }),
+    ).rejects.toThrow(/refusing to start/);
+    expect(waits).toEqual([]);
   });
 });
