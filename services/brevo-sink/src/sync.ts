@@ -108,11 +108,13 @@ export async function diffRows(
   deps: Pick<SyncDeps, "config" | "state">,
   rows: readonly CustomerReadModel[],
   repair: ReadonlySet<string> = new Set(),
+  /** The rows' in-flight marks when the caller has read them already (SinkState.inFlight). */
+  marks?: ReadonlyMap<string, number | null>,
 ): Promise<
   { extId: string; result: DiffResult; previous: ContactState | undefined; row: CustomerReadModel; repaired: boolean }[]
 > {
   const ids = rows.map((r) => r.customerId);
-  const [pushed, inFlight] = await Promise.all([deps.state.loadPushed(ids), deps.state.inFlight(ids)]);
+  const [pushed, inFlight] = await Promise.all([deps.state.loadPushed(ids), marks ?? deps.state.inFlight(ids)]);
   const managed = deps.config.lists.map((l) => l.listId);
   return rows.map((row) => {
     const previous = pushed.get(row.customerId);
@@ -146,11 +148,9 @@ async function syncRows(
   report: SyncReport,
   repair: ReadonlySet<string> = new Set(),
 ) {
-  await awaitUnconfirmedImports(
-    deps,
-    rows.map((r) => r.customerId),
-  );
-  const diffs = await diffRows(deps, rows, repair);
+  const inFlight = await deps.state.inFlight(rows.map((r) => r.customerId));
+  await awaitUnconfirmedImports(deps, inFlight);
+  const diffs = await diffRows(deps, rows, repair, inFlight);
   const pushes: Push[] = [];
   // Shared emails: the oldest customer pushing one owns it and goes first (email-owner.ts).
   const waiting = nonOwners(

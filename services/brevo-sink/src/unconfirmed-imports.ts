@@ -11,9 +11,9 @@ import type { SinkState } from "./adapters/sink-state.ts";
  */
 export async function awaitUnconfirmedImports(
   deps: { readonly state: SinkState; readonly transport: BrevoTransport; readonly logger: Logger },
-  extIds: readonly string[],
+  /** The contacts' in-flight marks (SinkState.inFlight): ext_id → import process id, if any. */
+  marks: ReadonlyMap<string, number | null>,
 ): Promise<void> {
-  const marks = await deps.state.inFlight(extIds);
   const byProcess = new Map<number, string[]>();
   for (const [extId, processId] of marks) {
     if (processId !== null) byProcess.set(processId, [...(byProcess.get(processId) ?? []), extId]);

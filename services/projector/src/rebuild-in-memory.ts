@@ -5,7 +5,7 @@ import type { DeadLetterInput } from "./consumer/dead-letter-publisher.ts";
 import type { RecordDecoder } from "./consumer/decode-record.ts";
 import { collectHistory } from "./domain/history-of.ts";
 import {
-  type Catalog,
+  catalogOf,
   customerFactsOf,
   type DecodedEvent,
   deriveCustomer,
@@ -16,6 +16,7 @@ import {
 } from "./domain/index.ts";
 import type { HistoryState } from "./domain/subscription-history.ts";
 import { deriveAllHistories, writeAllHistories } from "./mrr-history/bulk-history.ts";
+import { recordingCatalogOver } from "./projection/recording-catalog.ts";
 import {
   type DeriveFailure,
   type ProjectionWrite,
@@ -223,24 +224,15 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
 
   // 2. Derive every customer, recording the catalog entries each derivation looks up.
   const rows: ProjectionWrite[] = [];
-  let refs = new Set<string>();
-  const lookup =
-    <F>(kind: string, map: ReadonlyMap<string, F>) =>
-    (id: string): F | undefined => {
-      refs.add(`${kind}:${id}`);
-      return map.get(id);
-    };
-  const catalog: Catalog = {
-    product: lookup("product", state.products),
-    price: lookup("price", state.prices),
-    coupon: lookup("coupon", state.coupons),
-    discount: lookup("discount", state.discounts),
-  };
+  const recording = recordingCatalogOver(catalogOf(state));
   const failed: DeriveFailure[] = [];
   for (const facts of customerFactsOf(state)) {
-    refs = new Set();
+    recording.reset();
     try {
-      rows.push({ model: deriveCustomer(facts, catalog, deps.readModel), catalogRefs: [...refs].sort() });
+      rows.push({
+        model: deriveCustomer(facts, recording.catalog, deps.readModel),
+        catalogRefs: [...recording.refs].sort(),
+      });
     } catch (error) {
       // As in the incremental path: that customer has no row (and is reported), the others do.
       const reason = `deriving threw: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500);

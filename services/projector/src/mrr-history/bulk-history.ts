@@ -1,8 +1,9 @@
 import type { ClientBase } from "pg";
 import { deriveCustomerHistory, historyFactsOf } from "../domain/history-of.ts";
-import { type Catalog, catalogOf, type FoldState, type ReadModelOptions } from "../domain/index.ts";
+import { catalogOf, type FoldState, type ReadModelOptions } from "../domain/index.ts";
 import type { MonthlyMrrRow } from "../domain/movements.ts";
 import type { HistoryState } from "../domain/subscription-history.ts";
+import { recordingCatalogOver } from "../projection/recording-catalog.ts";
 import {
   type HistoryCustomerRow,
   historyCustomerRow,
@@ -28,27 +29,14 @@ export interface HistoryOutcome {
 
 /** Pure part: the rows to load (kept apart so it can run before the transaction opens). */
 export function deriveAllHistories(state: FoldState, history: HistoryState, options: ReadModelOptions) {
-  const base = catalogOf(state);
-  let refs = new Set<string>();
-  const recorded =
-    <F>(kind: string, lookup: (id: string) => F | undefined) =>
-    (id: string): F | undefined => {
-      refs.add(`${kind}:${id}`);
-      return lookup(id);
-    };
-  const catalog: Catalog = {
-    product: recorded("product", base.product),
-    price: recorded("price", base.price),
-    coupon: recorded("coupon", base.coupon),
-    discount: recorded("discount", base.discount),
-  };
+  const recording = recordingCatalogOver(catalogOf(state));
   const months: MonthlyMrrRow[] = [];
   const customers: HistoryCustomerRow[] = [];
   for (const facts of historyFactsOf(state, history)) {
-    refs = new Set();
-    const d = deriveCustomerHistory(facts, catalog, options);
+    recording.reset();
+    const d = deriveCustomerHistory(facts, recording.catalog, options);
     for (const row of d.rows) months.push(row);
-    customers.push(historyCustomerRow(facts.customerId, d, [...refs].sort()));
+    customers.push(historyCustomerRow(facts.customerId, d, [...recording.refs].sort()));
   }
   const histories: StoredHistory[] = [];
   for (const [subscriptionId, versions] of history)

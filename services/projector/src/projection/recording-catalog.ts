@@ -48,3 +48,31 @@ export function createRecordingCatalog(
     },
   };
 }
+
+/**
+ * The same recording over a catalog that is complete in memory (the rebuild's fold): nothing is
+ * ever missing, so only the lookups are recorded.
+ */
+export function recordingCatalogOver(base: Catalog): RecordingCatalog {
+  let refs = new Set<string>();
+  const recorded =
+    <F>(kind: CatalogKind, lookup: (id: string) => F | undefined) =>
+    (id: string): F | undefined => {
+      refs.add(`${kind}:${id}`);
+      return lookup(id);
+    };
+  return {
+    catalog: {
+      product: recorded("product", base.product),
+      price: recorded("price", base.price),
+      coupon: recorded("coupon", base.coupon),
+      discount: recorded("discount", base.discount),
+    },
+    get refs() {
+      return refs;
+    },
+    reset() {
+      refs = new Set();
+    },
+  };
+}
