@@ -17,18 +17,16 @@ import { createRecordingCatalog } from "../projection/recording-catalog.ts";
 import { loadFactsById } from "../store/fact-store.ts";
 import { CATALOG_KINDS, type CatalogKind, emptyWorkingState, STATE_KEY } from "../store/tables.ts";
 import {
-  deleteHistoryCustomers,
   deleteMonths,
   historiesReferencing,
   historyCustomerRow,
   loadHistoriesById,
   loadHistoriesOfCustomers,
   loadMonths,
-  loadSummaries,
+  replaceHistoryCustomers,
   type StoredHistory,
   touchChanged,
   writeHistories,
-  writeHistoryCustomers,
   writeMonths,
 } from "./history-store.ts";
 
@@ -150,23 +148,13 @@ export async function applyMrrHistory(
   const gone = [...before.values()].filter((r) => !kept.has(rowKey(r)));
   await deleteMonths(db, generation, gone);
   await writeMonths(db, generation, writes);
-  const summariesBefore = await loadSummaries(db, generation, customers);
-  await writeHistoryCustomers(
+  const summaryChanged = await replaceHistoryCustomers(
     db,
     generation,
     [...derived].map(([id, d]) => historyCustomerRow(id, d, d.refs)),
-  );
-  await deleteHistoryCustomers(
-    db,
-    generation,
     customers.filter((id) => !derived.has(id)),
   );
-  const summariesAfter = await loadSummaries(db, generation, customers);
-  await touchChanged(
-    db,
-    generation,
-    customers.filter((id) => summariesBefore.get(id) !== summariesAfter.get(id)),
-  );
+  await touchChanged(db, generation, summaryChanged);
   return {
     subscriptions: changed.length,
     customers: derived.size,

@@ -124,36 +124,49 @@ export const historyCustomerRow = (
   catalog_refs: catalogRefs,
 });
 
-export async function writeHistoryCustomers(db: ClientBase, generation: number, rows: readonly HistoryCustomerRow[]) {
-  if (rows.length === 0) return;
-  await db.query(
-    `INSERT INTO mrr_history_customer (generation, customer_id, first_paid_at, last_movement, last_change, catalog_refs)
+/** Upsert of customer rows from $2 (HistoryCustomerRow[] as JSON) into generation $1. */
+const UPSERT_HISTORY_CUSTOMERS = `INSERT INTO mrr_history_customer (generation, customer_id, first_paid_at, last_movement, last_change, catalog_refs)
      SELECT $1, x.customer_id, to_timestamp(x.first_paid_at), x.last_movement, x.last_change, x.catalog_refs
      FROM jsonb_to_recordset($2::jsonb)
        AS x(customer_id text, first_paid_at double precision, last_movement jsonb, last_change jsonb, catalog_refs text[])
      ON CONFLICT (generation, customer_id) DO UPDATE SET first_paid_at = EXCLUDED.first_paid_at,
-       last_movement = EXCLUDED.last_movement, last_change = EXCLUDED.last_change, catalog_refs = EXCLUDED.catalog_refs`,
-    [generation, JSON.stringify(rows)],
-  );
+       last_movement = EXCLUDED.last_movement, last_change = EXCLUDED.last_change, catalog_refs = EXCLUDED.catalog_refs`;
+
+export async function writeHistoryCustomers(db: ClientBase, generation: number, rows: readonly HistoryCustomerRow[]) {
+  if (rows.length === 0) return;
+  await db.query(UPSERT_HISTORY_CUSTOMERS, [generation, JSON.stringify(rows)]);
 }
 
-export async function deleteHistoryCustomers(db: ClientBase, generation: number, customerIds: readonly string[]) {
-  if (customerIds.length === 0) return;
-  await db.query("DELETE FROM mrr_history_customer WHERE generation = $1 AND customer_id = ANY($2::text[])", [
-    generation,
-    customerIds,
-  ]);
-}
-
-/** What the sink reads of a customer's history (customer_mrr_summary), as stored now. */
-export async function loadSummaries(db: ClientBase, generation: number, customerIds: readonly string[]) {
-  if (customerIds.length === 0) return new Map<string, string>();
-  const { rows } = await db.query<{ customer_id: string; summary: string }>(
-    `SELECT customer_id, concat_ws('|', extract(epoch FROM first_paid_at)::bigint, last_movement::text, last_change::text) AS summary
-     FROM mrr_history_customer WHERE generation = $1 AND customer_id = ANY($2::text[])`,
-    [generation, customerIds],
+/**
+ * The live path's write of customer rows: upserts `rows`, deletes the customers in `gone`, and
+ * returns the customers whose summary (what the sink reads in customer_mrr_summary: first paid,
+ * last movement, last change) differs from before, in one statement (the CTE `old` sees the rows
+ * as they were before it).
+ */
+export async function replaceHistoryCustomers(
+  db: ClientBase,
+  generation: number,
+  rows: readonly HistoryCustomerRow[],
+  gone: readonly string[],
+): Promise<string[]> {
+  if (rows.length === 0 && gone.length === 0) return [];
+  const { rows: changed } = await db.query<{ customer_id: string }>(
+    `WITH old AS (
+       SELECT customer_id, extract(epoch FROM first_paid_at)::bigint AS first_paid, last_movement, last_change
+       FROM mrr_history_customer WHERE generation = $1 AND customer_id = ANY($3::text[])
+     ), up AS (
+       ${UPSERT_HISTORY_CUSTOMERS}
+       RETURNING customer_id, extract(epoch FROM first_paid_at)::bigint AS first_paid, last_movement, last_change
+     ), removed AS (
+       DELETE FROM mrr_history_customer WHERE generation = $1 AND customer_id = ANY($4::text[]) RETURNING customer_id
+     )
+     SELECT up.customer_id FROM up LEFT JOIN old USING (customer_id)
+     WHERE old.customer_id IS NULL
+        OR (old.first_paid, old.last_movement, old.last_change) IS DISTINCT FROM (up.first_paid, up.last_movement, up.last_change)
+     UNION SELECT customer_id FROM removed`,
+    [generation, JSON.stringify(rows), rows.map((r) => r.customer_id), gone],
   );
-  return new Map(rows.map((r) => [r.customer_id, r.summary]));
+  return changed.map((r) => r.customer_id);
 }
 
 /**
