@@ -1,3 +1,4 @@
+import { PLATFORM_ACCOUNT, recordKey } from "@sbs/shared";
 import { z } from "zod";
 import { type StripeEvent, upcomingInvoiceId } from "./envelope.ts";
 
@@ -13,8 +14,7 @@ import { type StripeEvent, upcomingInvoiceId } from "./envelope.ts";
 export const EVENT_SOURCES = ["webhook", "backfill", "catch-up", "enrichment"] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
-/** Account part of the key for events of the platform account itself (no Connect `account`). */
-export const PLATFORM_ACCOUNT = "platform";
+export { PLATFORM_ACCOUNT };
 
 export const HEADER = {
   eventId: "event_id",
@@ -89,7 +89,7 @@ export function customerIdOf(object: StripeObject): string | undefined {
 export function routingKeyOf(event: Pick<StripeEvent, "account" | "data">): string | undefined {
   const object = event.data.object;
   if (object.id === undefined && upcomingInvoiceId(object) === undefined) return undefined;
-  return `${event.account ?? PLATFORM_ACCOUNT}:${customerIdOf(object) ?? object.id}`;
+  return recordKey(event.account, customerIdOf(object) ?? String(object.id));
 }
 
 export function topicFor(livemode: boolean, topics: TopicConfig): string {
