@@ -44,6 +44,7 @@ export function createProjector(config: ProjectorConfig, opts: ProjectorOptions)
     groupId: config.kafka.groupId,
     pool: runtime.pool,
     process: runtime.processor(metrics, generation, true),
+    drainMailbox: runtime.mailboxDrain(metrics).supervise,
     generation,
     followPointer: true,
     watermarks: runtime.watermarks,

@@ -50,6 +50,11 @@ export function createProjectorMetrics(registry: Registry = new Registry()) {
       help: "Customer read models derived again because their facts changed",
       registers: [registry],
     }),
+    deriveRequests: new Gauge({
+      name: "projector_derive_requests",
+      help: "Customers waiting in the slots' mailboxes to be derived again (refunds and disputes keyed apart from their charge); drained by each slot's batches and supervisor",
+      registers: [registry],
+    }),
     lag: new Gauge({
       name: "projector_lag_records",
       help: "Records between the stored next offset and the partition's high-water mark (absent for a halted partition: see projector_partition_halted)",

@@ -4,7 +4,7 @@ import { uniqueName, waitFor } from "@sbs/shared/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
 import { generateHistory } from "./testing/history.ts";
-import { isolatedProjectorEnv, recordsInTopic, silent } from "./testing/int-setup.ts";
+import { isolatedProjectorEnv, recordsInTopic, silent, waitForMailboxes } from "./testing/int-setup.ts";
 import { accounted, foldedRows, viewRows } from "./testing/projection-rows.ts";
 
 /**
@@ -137,6 +137,7 @@ describe("three projector instances, started, stopped and killed", () => {
       120_000,
     );
     expect(failure).toBeUndefined();
+    await waitForMailboxes(world.pool, 1);
     // Oracle B.
     expect(await viewRows(world.pool)).toEqual(foldedRows(history));
     // Oracle E, in total and partition by partition.

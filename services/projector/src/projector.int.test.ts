@@ -43,6 +43,7 @@ describe("migrations", () => {
       "0004_privacy_and_roles",
       "0006_mrr_history",
       "0007_connector_attributes",
+      "0008_partition_parallel",
     ]);
     expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([]);
     const { rows } = await world.pool.query<{ view: boolean; table: boolean }>(

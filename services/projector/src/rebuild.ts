@@ -159,12 +159,14 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
       const done = new Promise<void>((resolve) => {
         caughtUp = resolve;
       });
+      const mailbox = runtime.mailboxDrain(metrics);
       const consumer = createTopicConsumer({
         kafka: runtime.kafka,
         topic,
         groupId: `${config.kafka.groupId}.rebuild.g${generation}`,
         pool: runtime.pool,
         process: runtime.processor(metrics, ref, false),
+        drainMailbox: mailbox.supervise,
         generation: ref,
         followPointer: false,
         watermarks: runtime.watermarks,
@@ -186,6 +188,8 @@ export async function runRebuild(opts: RebuildOptions, deps: RebuildDeps): Promi
       await consumer.start();
       await done;
       await consumer.stop();
+      // Customers other partitions' batches asked a slot to derive again, left after the last batch.
+      await mailbox.drainAll(generation);
     }
     progress(true);
 

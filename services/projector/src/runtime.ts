@@ -15,6 +15,7 @@ import type { ProjectorConfig } from "./config.ts";
 import { createBatchProcessor } from "./consumer/batch-processor.ts";
 import { createDeadLetterPublisher } from "./consumer/dead-letter-publisher.ts";
 import { createRecordDecoder } from "./consumer/decode-record.ts";
+import { createMailboxDrain } from "./consumer/mailbox-drain.ts";
 import type { Watermarks } from "./consumer/position-check.ts";
 import { createErasureList } from "./erasure/erasure-list.ts";
 import type { ProjectorMetrics } from "./metrics.ts";
@@ -154,6 +155,24 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         readModel: config.readModel,
         synchronousCommit: config.database.synchronousCommit,
         logStartOffset,
+        partitionCount: async (topic: string) => {
+          if (admin === undefined) throw new Error("runtime is not open");
+          return partitionCount(admin, topic);
+        },
+      });
+    },
+    /** The supervisor's mailbox drain for the projector or a rebuild (consumer/mailbox-drain.ts). */
+    mailboxDrain(metrics: ProjectorMetrics) {
+      return createMailboxDrain({
+        pool,
+        metrics,
+        logger: opts.logger,
+        readModel: config.readModel,
+        synchronousCommit: config.database.synchronousCommit,
+        partitionCount: async () => {
+          if (admin === undefined) throw new Error("runtime is not open");
+          return partitionCount(admin, config.kafka.topic);
+        },
       });
     },
     async close(): Promise<void> {

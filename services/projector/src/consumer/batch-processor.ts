@@ -4,12 +4,14 @@ import type { Pool, PoolClient } from "pg";
 import type { DecodedEvent, ReadModelOptions } from "../domain/index.ts";
 import type { ProjectorMetrics } from "../metrics.ts";
 import { applyMrrHistory } from "../mrr-history/apply-history.ts";
-import { applyEvents, ReducerError } from "../projection/apply-events.ts";
+import { type ApplyScope, applyEvents, EVERYWHERE, ReducerError } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
-import { advanceOffset, livePointer, lockGeneration, nextOffset } from "../store/positions.ts";
+import { advanceOffset, livePointer, nextOffset } from "../store/positions.ts";
+import { generationSlots, lockBatch, requestCharges, takeRequests } from "../store/slots.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
 import { recordFingerprint } from "./record-fingerprint.ts";
+import { changesSharedCatalog, localTo, requestForeign } from "./slot-scope.ts";
 import { deterministicSqlState } from "./sql-errors.ts";
 
 export interface SourceRecord {
@@ -65,10 +67,12 @@ export interface BatchProcessorDeps {
   readonly attempts: number;
   readonly retry: { readonly baseDelayMs: number; readonly maxDelayMs: number };
   readonly readModel: ReadModelOptions;
-  /** Postgres `synchronous_commit` for batch transactions (see lockGeneration). */
+  /** Postgres `synchronous_commit` for batch transactions (see lockBatch). */
   readonly synchronousCommit: boolean;
   /** The partition's log start offset now (asked only when a batch skips offsets). */
   readonly logStartOffset: (topic: string, partition: number) => Promise<bigint>;
+  /** The topic's partition count now: fixes a new generation's slots (see store/slots.ts). */
+  readonly partitionCount: (topic: string) => Promise<number>;
 }
 
 /** A Postgres refusal caused by a record's data (SQLSTATE 22/23): poison, like a reducer exception. */
@@ -143,6 +147,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     ...failure,
   });
 
+  const slotsOf = new Map<number, number>();
+  const slotsFor = async (generation: number, topic: string): Promise<number> => {
+    const known = slotsOf.get(generation);
+    if (known !== undefined) return known;
+    const slots = await generationSlots(deps.pool, generation, await deps.partitionCount(topic));
+    slotsOf.set(generation, slots);
+    return slots;
+  };
+
   const rollback = async (client: PoolClient) => {
     await client.query("ROLLBACK").catch(() => {});
   };
@@ -175,12 +188,15 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       .filter((i) => poison.has(i.record.offset) && BigInt(i.record.offset) >= storedBefore)
       .map((i) => poison.get(i.record.offset) as DeadLetterInput);
     await deps.deadLetters.publish(input.topic, input.partition, letters);
+    const slots = await slotsFor(generation, input.topic);
+    const slot = input.partition < slots ? input.partition : null;
+    const exclusive = changesSharedCatalog(items.flatMap((i) => (i.outcome.ok ? [i.outcome.event] : [])));
 
     const { client, release } = await checkout(deps.pool);
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      await lockGeneration(client, generation, deps.synchronousCommit);
+      await lockBatch(client, at, slot, exclusive, deps.synchronousCommit);
       if (deps.followPointer) {
         const live = await livePointer(client);
         if (live !== generation) {
@@ -233,8 +249,21 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         if (poison.has(item.record.offset) || !item.outcome.ok) deadLettered++;
         else events.push(item.outcome.event);
       }
-      const result = await applyEvents(postgresProjectionStore(client, generation), events, deps.readModel);
-      await applyMrrHistory(client, generation, events, deps.readModel);
+      // Customers other batches asked this slot to derive again, and which customers are ours.
+      const scope: ApplyScope = {
+        locality: exclusive ? EVERYWHERE : localTo(slot, slots),
+        also: slot === null ? [] : await takeRequests(client, generation, slot),
+      };
+      const result = await applyEvents(
+        postgresProjectionStore(client, generation),
+        events,
+        deps.readModel,
+        undefined,
+        scope,
+      );
+      const history = await applyMrrHistory(client, generation, events, deps.readModel, scope);
+      await requestForeign(client, generation, slots, [result.foreign, history.foreign]);
+      await requestCharges(client, generation, result.orphanCharges);
       const next = BigInt(last.record.offset) + 1n;
       await advanceOffset(
         client,

@@ -26,6 +26,8 @@ export interface TopicConsumerOptions {
   readonly sessionTimeoutMs: number;
   /** How often halted partitions and the pointer are looked at again. */
   readonly superviseIntervalMs: number;
+  /** Each supervision, after the pointer check: the assigned partitions' mailboxes (mailbox-drain.ts). */
+  readonly drainMailbox?: (generation: number, assigned: readonly number[]) => Promise<void>;
   readonly onCommitted?: (partition: number, outcome: Extract<BatchOutcome, { status: "committed" }>) => void;
 }
 
@@ -154,6 +156,13 @@ export function createTopicConsumer(opts: TopicConsumerOptions) {
         await followGeneration(live);
         return;
       }
+    }
+    if (opts.drainMailbox && running) {
+      await opts
+        .drainMailbox(opts.generation.current, assigned)
+        .catch((error: unknown) =>
+          log.warn({ err: error }, "draining the mailbox failed; retried at the next supervision"),
+        );
     }
     const unchecked = assigned.filter((p) => !checked.has(p));
     if (unchecked.length > 0) await checkOnAssignment(unchecked);

@@ -13,6 +13,7 @@ import {
 } from "../domain/index.ts";
 import type { MonthlyMrrRow } from "../domain/movements.ts";
 import { joinVersions, type SubscriptionVersions } from "../domain/subscription-history.ts";
+import { type ApplyScope, WHOLE_GENERATION } from "../projection/apply-events.ts";
 import { createRecordingCatalog } from "../projection/recording-catalog.ts";
 import { loadFactsById } from "../store/fact-store.ts";
 import { CATALOG_KINDS, type CatalogKind, emptyWorkingState, STATE_KEY } from "../store/tables.ts";
@@ -44,6 +45,8 @@ export interface HistoryResult {
   readonly customers: number;
   readonly monthsWritten: number;
   readonly monthsDeleted: number;
+  /** Affected customers another slot guards (customer id → account): to be requested from it. */
+  readonly foreign: ReadonlyMap<string, string | null>;
 }
 
 const ownerOf = (versions: SubscriptionVersions): string | null => versions[versions.length - 1]?.data.customer ?? null;
@@ -62,21 +65,35 @@ export async function applyMrrHistory(
   generation: number,
   events: readonly DecodedEvent[],
   options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
+  scope: ApplyScope = WHOLE_GENERATION,
 ): Promise<HistoryResult> {
   const batch = collectHistory(events);
-  const customerObjects = new Set<string>();
+  const customerObjects = new Map<string, string | null>();
+  const accountOf = new Map<string, string | null>();
   const catalogRefs: string[] = [];
+  const catalogAccounts = new Set<string | null>();
   for (const event of events) {
     if (event.outcome !== "snapshot") continue;
     const { kind, data } = event.snapshot;
-    if (kind === "customer") customerObjects.add(data.id);
-    else if ((CATALOG_KINDS as readonly string[]).includes(kind)) catalogRefs.push(`${kind}:${data.id}`);
+    if (kind === "customer") customerObjects.set(data.id, event.meta.account);
+    else if (kind === "subscription") accountOf.set(data.id, event.meta.account);
+    else if ((CATALOG_KINDS as readonly string[]).includes(kind)) {
+      catalogRefs.push(`${kind}:${data.id}`);
+      catalogAccounts.add(event.meta.account);
+    }
   }
-  const none = { subscriptions: 0, customers: 0, monthsWritten: 0, monthsDeleted: 0 };
-  if (batch.size === 0 && customerObjects.size === 0 && catalogRefs.length === 0) return none;
+  const foreign = new Map<string, string | null>();
+  const none = { subscriptions: 0, customers: 0, monthsWritten: 0, monthsDeleted: 0, foreign };
+  if (batch.size === 0 && customerObjects.size === 0 && catalogRefs.length === 0 && scope.also.length === 0)
+    return none;
 
-  // 1. Join the batch's snapshots into the stored sets; keep those that grew.
-  const affected = new Set<string>();
+  // 1. Join the batch's snapshots into the stored sets; keep those that grew. Only the customers
+  // this transaction's slot guards are derived here (README "Partition-parallel writes").
+  const affected = new Set<string>(scope.also);
+  const affect = (customerId: string, account: string | null) => {
+    if (scope.locality.isLocal(customerId, account)) affected.add(customerId);
+    else foreign.set(customerId, account);
+  };
   const changed: StoredHistory[] = [];
   const stored = new Map(
     (await loadHistoriesById(db, generation, [...batch.keys()])).map((h) => [h.subscriptionId, h]),
@@ -87,11 +104,14 @@ export async function applyMrrHistory(
     if (before !== undefined && after === before.versions) continue;
     const owner = ownerOf(after);
     changed.push({ subscriptionId: id, customerId: owner, versions: after });
-    for (const c of [before?.customerId ?? null, owner]) if (c !== null) affected.add(c);
+    for (const c of [before?.customerId ?? null, owner]) if (c !== null) affect(c, accountOf.get(id) ?? null);
   }
   await writeHistories(db, generation, changed);
-  for (const id of customerObjects) affected.add(id);
-  for (const id of await historiesReferencing(db, generation, catalogRefs)) affected.add(id);
+  for (const [id, account] of customerObjects) affect(id, account);
+  // Shared catalog entries change under the generation's exclusive lock (everyone is local); a
+  // discount's customers are its own customer's.
+  const catalogAccount = catalogAccounts.size === 1 ? ([...catalogAccounts][0] ?? null) : null;
+  for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, catalogAccount);
   if (affected.size === 0) return none;
 
   // 2. Everything the affected customers' histories need.
@@ -160,5 +180,6 @@ export async function applyMrrHistory(
     customers: derived.size,
     monthsWritten: writes.length,
     monthsDeleted: gone.length,
+    foreign,
   };
 }

@@ -39,13 +39,47 @@ export class ReducerError extends Error {
   override readonly name = "ReducerError";
 }
 
+/**
+ * Which customers this transaction may derive: those whose guarding lock it holds (their slot's,
+ * see README "Partition-parallel writes"). `account` is the Stripe account of the event that made
+ * the customer affected (an object and its customer always share one): with the customer id it
+ * names the customer's records, hence its slot.
+ */
+export interface Locality {
+  isLocal(customerId: string, account: string | null): boolean;
+}
+
+/** Every customer is local: the transaction holds its generation exclusively (a rebuild, a catalog change, a test). */
+export const EVERYWHERE: Locality = { isLocal: () => true };
+
+export interface ApplyScope {
+  readonly locality: Locality;
+  /** Customers to derive again besides those the events affect (requests taken from the mailbox). */
+  readonly also: readonly string[];
+}
+
+export const WHOLE_GENERATION: ApplyScope = { locality: EVERYWHERE, also: [] };
+
 export interface ApplyResult {
   readonly factsWritten: number;
   readonly customersDerived: number;
   readonly customersDeleted: number;
   /** Customers whose derivation threw: their previous row stands (see derive_failure). */
   readonly customersFailed: number;
+  /** Affected customers another slot guards (customer id → account): to be requested from it. */
+  readonly foreign: ReadonlyMap<string, string | null>;
+  /** Charges of changed refunds and disputes that no stored fact knows yet (charge id → account). */
+  readonly orphanCharges: ReadonlyMap<string, string | null>;
 }
+
+const NOTHING: ApplyResult = {
+  factsWritten: 0,
+  customersDerived: 0,
+  customersDeleted: 0,
+  customersFailed: 0,
+  foreign: new Map(),
+  orphanCharges: new Map(),
+};
 
 /** How a customer's read model is derived (the domain's; tests pass one that fails on purpose). */
 export type Derive = typeof deriveCustomer;
@@ -100,31 +134,44 @@ export async function applyEvents(
   events: readonly DecodedEvent[],
   options: ReadModelOptions = DEFAULT_READ_MODEL_OPTIONS,
   derive: Derive = deriveCustomer,
+  scope: ApplyScope = WHOLE_GENERATION,
 ): Promise<ApplyResult> {
   // 1. Facts the events touch, plus the charges refunds and disputes point at (their customer).
   const touched = new Map<FactKind, Set<string>>();
   const wanted = new Map<FactKind, Set<string>>();
+  const accountOf = new Map<string, string | null>();
   for (const event of events) {
     if (event.outcome !== "snapshot") continue;
     const { kind, data } = event.snapshot;
     addTo(touched, kind, data.id);
     addTo(wanted, kind, data.id);
+    accountOf.set(`${kind}:${data.id}`, event.meta.account);
     if ((kind === "refund" || kind === "dispute") && data.charge !== null) addTo(wanted, "charge", data.charge);
   }
-  if (touched.size === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0, customersFailed: 0 };
+  if (touched.size === 0 && scope.also.length === 0) return NOTHING;
 
   phase("start");
   const base = emptyWorkingState();
-  putAll(base, await store.loadFactsById(wanted), true);
+  const versions = new Map<string, number>();
+  const loaded = await store.loadFactsById(wanted);
+  for (const row of loaded) versions.set(`${row.kind}:${row.id}`, row.version);
+  putAll(base, loaded, true);
   phase("1 load touched facts");
   const folded = domain("fold", () => foldMany(asFoldState(base), events)) as unknown as WorkingState;
 
   phase("1 fold");
   // 2. What changed, and which customers it concerns.
   const writes = new Map<FactKind, FactWrite[]>();
-  const affected = new Set<string>();
-  const chargesOfChanged = new Set<string>();
+  // Local customers to derive here; the others are requested from the slot that guards them.
+  const affected = new Set<string>(scope.also);
+  const foreign = new Map<string, string | null>();
+  const affect = (customerId: string, account: string | null) => {
+    if (scope.locality.isLocal(customerId, account)) affected.add(customerId);
+    else foreign.set(customerId, account);
+  };
+  const chargesOfChanged = new Map<string, string | null>();
   const changedCatalog: string[] = [];
+  const catalogAccounts = new Set<string | null>();
   let factsWritten = 0;
   for (const [kind, ids] of touched) {
     const key = STATE_KEY[kind];
@@ -133,33 +180,47 @@ export async function applyEvents(
       const after = folded[key].get(id) as StoredFact | undefined;
       const before = base[key].get(id) as StoredFact | undefined;
       if (after === undefined || !factChanged(before, after)) continue;
-      rows.push({ id, fact: after });
-      if (kind === "customer") affected.add(id);
+      const account = accountOf.get(`${kind}:${id}`) ?? null;
+      rows.push({ id, fact: after, expected: versions.get(`${kind}:${id}`) ?? 0 });
+      if (kind === "customer") affect(id, account);
       else if (kind === "charge" || kind === "invoice" || kind === "subscription") {
-        for (const owner of [ownerOf(before, "customer"), ownerOf(after, "customer")]) if (owner) affected.add(owner);
+        for (const owner of [ownerOf(before, "customer"), ownerOf(after, "customer")])
+          if (owner) affect(owner, account);
       } else if (kind === "refund" || kind === "dispute") {
         for (const charge of [ownerOf(before, "charge"), ownerOf(after, "charge")])
-          if (charge) chargesOfChanged.add(charge);
-      } else if (isCatalogKind(kind)) changedCatalog.push(`${kind}:${id}`);
+          if (charge) chargesOfChanged.set(charge, account);
+      } else if (isCatalogKind(kind)) {
+        changedCatalog.push(`${kind}:${id}`);
+        catalogAccounts.add(account);
+      }
     }
     if (rows.length > 0) writes.set(kind, rows);
     factsWritten += rows.length;
   }
-  if (factsWritten === 0) return { factsWritten: 0, customersDerived: 0, customersDeleted: 0, customersFailed: 0 };
+  if (factsWritten === 0 && affected.size === 0) return NOTHING;
 
   // A refund's previous charge is not among the loaded ones only if the refund moved: rare.
-  const unknownCharges = [...chargesOfChanged].filter(
+  const unknownCharges = [...chargesOfChanged.keys()].filter(
     (id) => !folded.charges.has(id) && !wanted.get("charge")?.has(id),
   );
   if (unknownCharges.length > 0) {
     putAll(folded, await store.loadFactsById(new Map([["charge", new Set(unknownCharges)]])), false);
   }
-  for (const charge of chargesOfChanged) {
-    const owner = ownerOf(folded.charges.get(charge) as StoredFact | undefined, "customer");
-    if (owner) affected.add(owner);
+  const orphanCharges = new Map<string, string | null>();
+  for (const [charge, account] of chargesOfChanged) {
+    const fact = folded.charges.get(charge) as StoredFact | undefined;
+    // Not known yet: the charge's writer may have read its refunds before this one committed.
+    if (fact === undefined) orphanCharges.set(charge, account);
+    const owner = ownerOf(fact, "customer");
+    if (owner) affect(owner, account);
   }
   phase("2 diff");
-  for (const id of await store.customersReferencing(changedCatalog)) affected.add(id);
+  if (changedCatalog.length > 0) {
+    // Shared catalog entries are written under the generation's exclusive lock (every customer is
+    // local then); a discount belongs to one customer, whose slot guards it.
+    const account = catalogAccounts.size === 1 ? ([...catalogAccounts][0] ?? null) : null;
+    for (const id of await store.customersReferencing(changedCatalog)) affect(id, account);
+  }
   phase("2 customersReferencing");
 
   // 3. Everything the affected customers own: stored facts overlaid with the batch's.
@@ -256,5 +317,12 @@ export async function applyEvents(
   applyPhaseMs["customers derived"] = (applyPhaseMs["customers derived"] ?? 0) + derived.size;
   applyPhaseMs["batches"] = (applyPhaseMs["batches"] ?? 0) + 1;
   applyPhaseMs["events"] = (applyPhaseMs["events"] ?? 0) + events.length;
-  return { factsWritten, customersDerived: derived.size, customersDeleted: gone.length, customersFailed: failed.size };
+  return {
+    factsWritten,
+    customersDerived: derived.size,
+    customersDeleted: gone.length,
+    customersFailed: failed.size,
+    foreign,
+    orphanCharges,
+  };
 }

@@ -62,6 +62,8 @@ describe("incremental fold against a store", () => {
       customersDerived: 0,
       customersDeleted: 0,
       customersFailed: 0,
+      foreign: new Map(),
+      orphanCharges: new Map(),
     });
   });
 });

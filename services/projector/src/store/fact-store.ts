@@ -11,6 +11,8 @@ export interface LoadedFact {
   readonly kind: FactKind;
   readonly id: string;
   readonly fact: unknown;
+  /** Moved by every write: a write names the version it folded onto (FactWrite.expected). */
+  readonly version: number;
 }
 
 type Selection = { readonly kind: FactKind; readonly column: string; readonly values: readonly string[] };
@@ -22,7 +24,7 @@ async function select(db: ClientBase, generation: number, selections: readonly S
     if (s.values.length === 0) continue;
     params.push(s.values);
     parts.push(
-      `SELECT '${s.kind}' AS kind, id, fact FROM ${factTable(s.kind)} WHERE generation = $1 AND ${s.column} = ANY($${params.length}::text[])`,
+      `SELECT '${s.kind}' AS kind, id, fact, version::float8 AS version FROM ${factTable(s.kind)} WHERE generation = $1 AND ${s.column} = ANY($${params.length}::text[])`,
     );
   }
   if (parts.length === 0) return [];
@@ -64,11 +66,29 @@ export function loadFactsOfCharges(db: ClientBase, generation: number, chargeIds
 export interface FactWrite {
   readonly id: string;
   readonly fact: unknown;
+  /**
+   * The version this fact was folded onto (0: it did not exist). The write is refused when the
+   * stored row has another one: a concurrent batch of another partition wrote it meanwhile.
+   * Absent: written whatever is stored (a rebuild's own generation).
+   */
+  readonly expected?: number;
+}
+
+/** Another transaction wrote a fact this batch folded onto: transient, the batch is retried. */
+export class ConcurrentFactWrite extends Error {
+  override readonly name = "ConcurrentFactWrite";
+  readonly code = "concurrent_fact_write";
+  constructor(readonly refused: number) {
+    super(`${refused} fact(s) were written by another transaction since this batch read them`);
+  }
 }
 
 /**
  * Upserts facts of several kinds in one statement. Each kind's rows travel as one JSON array
  * parameter, unpacked by jsonb_to_recordset: Postgres parses it once, the driver escapes nothing.
+ * A row with an `expected` version is inserted with version expected + 1, or updated only where
+ * the stored version is still `expected` (an INSERT ... ON CONFLICT waits for a concurrent writer
+ * of the same row to commit, then sees its version).
  */
 export async function writeFacts(
   db: ClientBase,
@@ -77,15 +97,39 @@ export async function writeFacts(
 ): Promise<void> {
   const ctes: string[] = [];
   const params: unknown[] = [generation];
+  let checked = 0;
   for (const [kind, rows] of writes) {
-    if (rows.length === 0) continue;
-    params.push(JSON.stringify(rows));
-    ctes.push(
-      `w_${kind} AS (INSERT INTO ${factTable(kind)} (generation, id, fact)
-        SELECT $1, x.id, x.fact FROM jsonb_to_recordset($${params.length}::jsonb) AS x(id text, fact jsonb)
-        ON CONFLICT (generation, id) DO UPDATE SET fact = EXCLUDED.fact)`,
-    );
+    const guarded = rows.filter((r) => r.expected !== undefined);
+    const free = rows.filter((r) => r.expected === undefined);
+    const table = factTable(kind);
+    if (guarded.length > 0) {
+      checked += guarded.length;
+      params.push(JSON.stringify(guarded));
+      ctes.push(
+        `g_${kind} AS (INSERT INTO ${table} (generation, id, fact, version)
+          SELECT $1, x.id, x.fact, x.expected + 1 FROM jsonb_to_recordset($${params.length}::jsonb) AS x(id text, fact jsonb, expected bigint)
+          ON CONFLICT (generation, id) DO UPDATE SET fact = EXCLUDED.fact, version = EXCLUDED.version
+          WHERE ${table}.version = EXCLUDED.version - 1
+          RETURNING 1)`,
+      );
+    }
+    if (free.length > 0) {
+      params.push(JSON.stringify(free));
+      ctes.push(
+        `f_${kind} AS (INSERT INTO ${table} (generation, id, fact)
+          SELECT $1, x.id, x.fact FROM jsonb_to_recordset($${params.length}::jsonb) AS x(id text, fact jsonb)
+          ON CONFLICT (generation, id) DO UPDATE SET fact = EXCLUDED.fact, version = ${table}.version + 1)`,
+      );
+    }
   }
   if (ctes.length === 0) return;
-  await db.query(`WITH ${ctes.join(",\n")} SELECT 1`, params);
+  const counted = [...writes.keys()]
+    .filter((kind) => writes.get(kind)?.some((r) => r.expected !== undefined))
+    .map((kind) => `(SELECT count(*) FROM g_${kind})`);
+  const { rows } = await db.query<{ written: number }>(
+    `WITH ${ctes.join(",\n")} SELECT ${counted.length > 0 ? counted.join(" + ") : "0"}::int AS written`,
+    params,
+  );
+  const written = rows[0]?.written ?? 0;
+  if (written < checked) throw new ConcurrentFactWrite(checked - written);
 }

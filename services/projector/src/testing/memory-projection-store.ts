@@ -11,7 +11,13 @@ export function createMemoryProjectionStore() {
   const facts = new Map<FactKind, Map<string, string>>(FACT_KINDS.map((k) => [k, new Map()]));
   const rows = new Map<string, ProjectionWrite>();
   const failures = new Map<string, string>();
-  const parse = (kind: FactKind, id: string, text: string): LoadedFact => ({ kind, id, fact: JSON.parse(text) });
+  // Versions are not modelled: one writer at a time (the concurrency is tested against Postgres).
+  const parse = (kind: FactKind, id: string, text: string): LoadedFact => ({
+    kind,
+    id,
+    fact: JSON.parse(text),
+    version: 1,
+  });
   const owner = (text: string, field: string): unknown => (JSON.parse(text) as StoredFact).winner.data[field];
   const byOwner = (kind: FactKind, field: string, ids: readonly string[]): LoadedFact[] => {
     const wanted = new Set(ids);

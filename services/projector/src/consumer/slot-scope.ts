@@ -1,0 +1,37 @@
+import type { ClientBase } from "pg";
+import type { DecodedEvent } from "../domain/index.ts";
+import type { Locality } from "../projection/apply-events.ts";
+import { requestDerive, slotOf } from "../store/slots.ts";
+
+/** Catalog kinds every customer may look up; a discount belongs to one customer (its slot guards it). */
+const SHARED_CATALOG = new Set(["product", "price", "coupon"]);
+
+/**
+ * A batch holding one of these snapshots takes its generation exclusively: any customer's
+ * derivation may read the entry, so none may run beside the one that changes it (and this batch
+ * then derives every customer that referenced it, whatever the slot).
+ */
+export const changesSharedCatalog = (events: readonly DecodedEvent[]): boolean =>
+  events.some((e) => e.outcome === "snapshot" && SHARED_CATALOG.has(e.snapshot.kind));
+
+/** The customers a transaction holding `slot`'s lock may derive (none without a slot). */
+export const localTo = (slot: number | null, slots: number): Locality => ({
+  isLocal: (customerId, account) => slot !== null && slotOf(customerId, account, slots) === slot,
+});
+
+/** Asks each foreign customer's slot to derive it again, in the caller's transaction. */
+export async function requestForeign(
+  db: ClientBase,
+  generation: number,
+  slots: number,
+  foreign: readonly ReadonlyMap<string, string | null>[],
+): Promise<void> {
+  const requests = new Map<string, number>();
+  for (const map of foreign)
+    for (const [customerId, account] of map) requests.set(customerId, slotOf(customerId, account, slots));
+  await requestDerive(
+    db,
+    generation,
+    [...requests].map(([customerId, slot]) => ({ customerId, slot })),
+  );
+}

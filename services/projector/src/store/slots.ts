@@ -1,0 +1,152 @@
+import { partitionOfKey, recordKey } from "@sbs/shared";
+import type { ClientBase, Pool } from "pg";
+
+/**
+ * Slots, their locks and their mailboxes (README "Partition-parallel writes"). A generation has a
+ * fixed number of slots, its topic's partition count when it was first written; a customer's slot
+ * is the partition Kafka's default partitioner gives the customer's record key among that many.
+ * A customer is derived only by a transaction holding its slot's lock, so the derivations of one
+ * customer never overlap, while batches of different partitions commit side by side.
+ */
+
+/** The slot guarding `customerId` (whose events carry `account`) among `slots`. */
+export const slotOf = (customerId: string, account: string | null, slots: number): number =>
+  partitionOfKey(recordKey(account, customerId), slots);
+
+/**
+ * The generation's slot count: fixed by the first writer that asks (with the topic's partition
+ * count then), read by all the others. Run outside batch transactions: it touches the
+ * generation's row, which every batch would otherwise queue on.
+ */
+export async function generationSlots(db: Pool | ClientBase, generation: number, partitions: number): Promise<number> {
+  await db.query("UPDATE projection_generation SET slots = $2 WHERE generation = $1 AND slots IS NULL", [
+    generation,
+    partitions,
+  ]);
+  // A separate statement: it sees the count whoever set it first committed.
+  const { rows } = await db.query<{ slots: number | null }>(
+    "SELECT slots FROM projection_generation WHERE generation = $1",
+    [generation],
+  );
+  const slots = rows[0]?.slots;
+  if (slots === undefined || slots === null) throw new Error(`there is no generation ${generation}`);
+  return slots;
+}
+
+const generationLock = (exclusive: boolean) =>
+  exclusive
+    ? "pg_advisory_xact_lock(hashtext(current_schema()), $1)"
+    : "pg_advisory_xact_lock_shared(hashtext(current_schema()), $1)";
+const positionLock = (topic: string, partition: string) =>
+  `pg_advisory_xact_lock(hashtext(current_schema() || '/position/' || ${topic} || '/' || ${partition}), $1)`;
+const slotLock = (slot: string, fn = "pg_advisory_xact_lock") =>
+  `${fn}(hashtext(current_schema() || '/slot/' || ${slot}), $1)`;
+
+/**
+ * A batch's locks, in the one order every transaction takes them (generation, position, slot),
+ * in one statement: the generation shared (exclusive when the batch changes shared catalog
+ * entries, which any customer's derivation may read), the partition's position (a zombie owner
+ * waits, then finds the position moved), and the slot of the partition's customers (none for a
+ * partition beyond the generation's slots: its customers are then all requested from their slots).
+ */
+export async function lockBatch(
+  db: ClientBase,
+  at: { readonly generation: number; readonly topic: string; readonly partition: number },
+  slot: number | null,
+  exclusive: boolean,
+  synchronousCommit: boolean,
+): Promise<void> {
+  const locks = [generationLock(exclusive), positionLock("$3", "$4::text")];
+  const params: unknown[] = [at.generation, synchronousCommit ? "on" : "off", at.topic, at.partition];
+  if (slot !== null) {
+    params.push(slot);
+    locks.push(slotLock("$5::text"));
+  }
+  // Asynchronous commit (optional) is safe: state and offset are lost or kept together, and what
+  // a crash loses is replayed from Kafka, whose offsets never run ahead of Postgres.
+  await db.query(`SELECT set_config('synchronous_commit', $2, true), ${locks.join(", ")}`, params);
+}
+
+/** A mailbox drain's locks: the generation shared and the slot, if no batch holds it (false then). */
+export async function tryLockSlot(
+  db: ClientBase,
+  generation: number,
+  slot: number,
+  synchronousCommit: boolean,
+): Promise<boolean> {
+  const { rows } = await db.query<{ got: boolean }>(
+    `SELECT set_config('synchronous_commit', $2, true), ${generationLock(false)}, ${slotLock("$3::text", "pg_try_advisory_xact_lock")} AS got`,
+    [generation, synchronousCommit ? "on" : "off", slot],
+  );
+  return rows[0]?.got === true;
+}
+
+/** Takes a slot's derive requests (under its lock): the customers to derive again. */
+export async function takeRequests(db: ClientBase, generation: number, slot: number): Promise<string[]> {
+  const { rows } = await db.query<{ customer_id: string }>(
+    "DELETE FROM derive_request WHERE generation = $1 AND slot = $2 RETURNING customer_id",
+    [generation, slot],
+  );
+  return rows.map((r) => r.customer_id);
+}
+
+export interface DeriveRequest {
+  readonly slot: number;
+  readonly customerId: string;
+}
+
+export async function requestDerive(db: ClientBase, generation: number, requests: readonly DeriveRequest[]) {
+  if (requests.length === 0) return;
+  await db.query(
+    `INSERT INTO derive_request (generation, slot, customer_id)
+     SELECT $1, x.slot, x.customer_id FROM unnest($2::int[], $3::text[]) AS x(slot, customer_id)
+     ON CONFLICT DO NOTHING`,
+    [generation, requests.map((r) => r.slot), requests.map((r) => r.customerId)],
+  );
+}
+
+/** Refunds' and disputes' charges no fact knows yet (charge id → account). */
+export async function requestCharges(
+  db: ClientBase,
+  generation: number,
+  charges: ReadonlyMap<string, string | null>,
+): Promise<void> {
+  if (charges.size === 0) return;
+  await db.query(
+    `INSERT INTO charge_request (generation, charge_id, account)
+     SELECT $1, x.charge_id, x.account FROM unnest($2::text[], $3::text[]) AS x(charge_id, account)
+     ON CONFLICT DO NOTHING`,
+    [generation, [...charges.keys()], [...charges.values()]],
+  );
+}
+
+/**
+ * Charge requests whose charge is now known become derive requests for its customer. FOR SHARE
+ * waits for a transaction changing the charge, so the customer read is the committed one.
+ * Returns the number of derive requests made.
+ */
+export async function resolveChargeRequests(db: ClientBase, generation: number, slots: number): Promise<number> {
+  const { rows } = await db.query<{ customer_id: string | null; account: string | null }>(
+    `WITH known AS (
+       SELECT r.charge_id, r.account, f.customer_id FROM charge_request r
+       JOIN fact_charge f ON f.generation = r.generation AND f.id = r.charge_id
+       WHERE r.generation = $1 FOR SHARE OF f),
+     taken AS (DELETE FROM charge_request r USING known k WHERE r.generation = $1 AND r.charge_id = k.charge_id)
+     SELECT customer_id, account FROM known`,
+    [generation],
+  );
+  const requests = rows.flatMap((r) =>
+    r.customer_id === null ? [] : [{ slot: slotOf(r.customer_id, r.account, slots), customerId: r.customer_id }],
+  );
+  await requestDerive(db, generation, requests);
+  return requests.length;
+}
+
+/** Derive requests waiting, by slot (for the supervisor and the metrics). */
+export async function pendingRequests(db: Pool | ClientBase, generation: number): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ slot: number; n: number }>(
+    "SELECT slot, count(*)::int AS n FROM derive_request WHERE generation = $1 GROUP BY slot",
+    [generation],
+  );
+  return new Map(rows.map((r) => [r.slot, r.n]));
+}
