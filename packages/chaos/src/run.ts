@@ -11,6 +11,8 @@ import { generateHistory } from "@sbs/cli/demo/history";
 import { REPO_ROOT, waitForOk } from "@sbs/cli/start/services";
 import { freePort } from "@sbs/infra";
 import { decodeEvent, foldAll, readModels, toReadModelRow } from "@sbs/projector/domain";
+import { livePointer } from "@sbs/projector/positions";
+import { mailboxBacklog } from "@sbs/projector/slots";
 import { prng } from "@sbs/projector/testing/history";
 import { viewRows } from "@sbs/projector/testing/projection-rows";
 import { createLogger } from "@sbs/shared";
@@ -294,7 +296,9 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
     const caughtUp = async () => {
       const high = await highWaterMarks(kafka, TOPIC);
       accounts = await partitionAccounts(pool, high);
-      return accounts.length === high.size && accounts.every((a) => a.next >= a.high);
+      if (accounts.length !== high.size || accounts.some((a) => a.next < a.high)) return false;
+      // Refunds and disputes applied on another partition than their customer's wait in a mailbox.
+      return (await mailboxBacklog(pool, await livePointer(pool))) === 0;
     };
     let projected = false;
     while (Date.now() < quiesceDeadline) {

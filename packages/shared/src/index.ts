@@ -33,7 +33,7 @@ export {
   type PoolClient,
   type PoolConfig,
 } from "./postgres.ts";
-export { murmur2, PLATFORM_ACCOUNT, partitionOfKey, recordKey } from "./record-key.ts";
+export { PLATFORM_ACCOUNT, partitionOfKey, recordKey } from "./record-key.ts";
 export { REDACTED, redactDeep, redactString, serializeError } from "./redact.ts";
 export { backoffDelay, type RetryOptions, retry } from "./retry.ts";
 export { createSchemaRegistry, registerAvroSchema, SchemaRegistry } from "./schema-registry.ts";

@@ -19,6 +19,7 @@ import { createMailboxDrain } from "./consumer/mailbox-drain.ts";
 import type { Watermarks } from "./consumer/position-check.ts";
 import { createErasureList } from "./erasure/erasure-list.ts";
 import type { ProjectorMetrics } from "./metrics.ts";
+import { createSlotCounts } from "./store/slots.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
 
@@ -85,6 +86,12 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     if (low === undefined) throw new Error(`${topic} has no partition ${partition}`);
     return BigInt(low);
   };
+
+  // A new generation's slots are the source topic's partition count when it is first written.
+  const slotCounts = createSlotCounts(pool, async () => {
+    if (admin === undefined) throw new Error("runtime is not open");
+    return partitionCount(admin, config.kafka.topic);
+  });
 
   const deadLetters = createDeadLetterPublisher({
     kafka,
@@ -155,10 +162,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         readModel: config.readModel,
         synchronousCommit: config.database.synchronousCommit,
         logStartOffset,
-        partitionCount: async (topic: string) => {
-          if (admin === undefined) throw new Error("runtime is not open");
-          return partitionCount(admin, topic);
-        },
+        slots: slotCounts,
       });
     },
     /** The supervisor's mailbox drain for the projector or a rebuild (consumer/mailbox-drain.ts). */
@@ -169,10 +173,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         logger: opts.logger,
         readModel: config.readModel,
         synchronousCommit: config.database.synchronousCommit,
-        partitionCount: async () => {
-          if (admin === undefined) throw new Error("runtime is not open");
-          return partitionCount(admin, config.kafka.topic);
-        },
+        slots: slotCounts,
       });
     },
     async close(): Promise<void> {

@@ -74,7 +74,7 @@ function setup(opts: { logStart?: bigint; generation?: () => number; logs?: stri
     readModel: DEFAULT_READ_MODEL_OPTIONS,
     synchronousCommit: true,
     logStartOffset: async () => opts.logStart ?? 0n,
-    partitionCount: async () => 1,
+    slots: async () => 1,
   });
   return { processor, letters, metrics };
 }

@@ -7,7 +7,7 @@ import { applyMrrHistory } from "../mrr-history/apply-history.ts";
 import { type ApplyScope, applyEvents, EVERYWHERE, ReducerError } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
 import { advanceOffset, livePointer, nextOffset } from "../store/positions.ts";
-import { generationSlots, lockBatch, requestCharges, takeRequests } from "../store/slots.ts";
+import { lockBatch, requestCharges, type SlotCounts, takeRequests } from "../store/slots.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
 import { recordFingerprint } from "./record-fingerprint.ts";
@@ -71,8 +71,8 @@ export interface BatchProcessorDeps {
   readonly synchronousCommit: boolean;
   /** The partition's log start offset now (asked only when a batch skips offsets). */
   readonly logStartOffset: (topic: string, partition: number) => Promise<bigint>;
-  /** The topic's partition count now: fixes a new generation's slots (see store/slots.ts). */
-  readonly partitionCount: (topic: string) => Promise<number>;
+  /** A generation's slot count (store/slots.ts), shared with the mailbox drain. */
+  readonly slots: SlotCounts;
 }
 
 /** A Postgres refusal caused by a record's data (SQLSTATE 22/23): poison, like a reducer exception. */
@@ -147,15 +147,6 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     ...failure,
   });
 
-  const slotsOf = new Map<number, number>();
-  const slotsFor = async (generation: number, topic: string): Promise<number> => {
-    const known = slotsOf.get(generation);
-    if (known !== undefined) return known;
-    const slots = await generationSlots(deps.pool, generation, await deps.partitionCount(topic));
-    slotsOf.set(generation, slots);
-    return slots;
-  };
-
   const rollback = async (client: PoolClient) => {
     await client.query("ROLLBACK").catch(() => {});
   };
@@ -188,7 +179,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       .filter((i) => poison.has(i.record.offset) && BigInt(i.record.offset) >= storedBefore)
       .map((i) => poison.get(i.record.offset) as DeadLetterInput);
     await deps.deadLetters.publish(input.topic, input.partition, letters);
-    const slots = await slotsFor(generation, input.topic);
+    const slots = await deps.slots(generation);
     const slot = input.partition < slots ? input.partition : null;
     const exclusive = changesSharedCatalog(items.flatMap((i) => (i.outcome.ok ? [i.outcome.event] : [])));
 

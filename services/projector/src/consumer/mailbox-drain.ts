@@ -1,11 +1,11 @@
-import { checkout, type Logger } from "@sbs/shared";
+import { inTransaction, type Logger } from "@sbs/shared";
 import type { Pool } from "pg";
 import type { ReadModelOptions } from "../domain/index.ts";
 import type { ProjectorMetrics } from "../metrics.ts";
 import { applyMrrHistory } from "../mrr-history/apply-history.ts";
 import { applyEvents } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
-import { generationSlots, pendingRequests, resolveChargeRequests, takeRequests, tryLockSlot } from "../store/slots.ts";
+import { pendingRequests, resolveChargeRequests, type SlotCounts, takeRequests, tryLockSlot } from "../store/slots.ts";
 import { localTo } from "./slot-scope.ts";
 
 export interface MailboxDrainDeps {
@@ -14,7 +14,7 @@ export interface MailboxDrainDeps {
   readonly logger: Logger;
   readonly readModel: ReadModelOptions;
   readonly synchronousCommit: boolean;
-  readonly partitionCount: () => Promise<number>;
+  readonly slots: SlotCounts;
 }
 
 /**
@@ -26,20 +26,12 @@ export interface MailboxDrainDeps {
 export function createMailboxDrain(deps: MailboxDrainDeps) {
   const log = deps.logger.child({ component: "mailbox" });
 
-  const drainSlot = async (generation: number, slots: number, slot: number): Promise<number> => {
-    const { client, release } = await checkout(deps.pool);
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
-      if (!(await tryLockSlot(client, generation, slot, deps.synchronousCommit))) {
-        await client.query("ROLLBACK");
-        return 0;
-      }
+  /** One slot's requests, if no batch holds the slot: the number of customers derived again. */
+  const drainSlot = (generation: number, slots: number, slot: number): Promise<number> =>
+    inTransaction(deps.pool, async (client) => {
+      if (!(await tryLockSlot(client, generation, slot, deps.synchronousCommit))) return 0;
       const also = await takeRequests(client, generation, slot);
-      if (also.length === 0) {
-        await client.query("ROLLBACK");
-        return 0;
-      }
+      if (also.length === 0) return 0;
       const scope = { locality: localTo(slot, slots), also };
       const result = await applyEvents(
         postgresProjectionStore(client, generation),
@@ -49,37 +41,16 @@ export function createMailboxDrain(deps: MailboxDrainDeps) {
         scope,
       );
       await applyMrrHistory(client, generation, [], deps.readModel, scope);
-      await client.query("COMMIT");
       deps.metrics.customersDerived.inc(result.customersDerived);
       return also.length;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      broken = error as Error;
-      throw error;
-    } finally {
-      release(broken);
-    }
-  };
+    });
 
   /** Charge requests → derive requests, in one transaction (a crash between would lose them). */
-  const resolveCharges = async (generation: number, slots: number) => {
-    const { client, release } = await checkout(deps.pool);
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
-      await resolveChargeRequests(client, generation, slots);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      broken = error as Error;
-      throw error;
-    } finally {
-      release(broken);
-    }
-  };
+  const resolveCharges = (generation: number, slots: number) =>
+    inTransaction(deps.pool, (client) => resolveChargeRequests(client, generation, slots));
 
   const supervise = async (generation: number, assigned: readonly number[]): Promise<void> => {
-    const slots = await generationSlots(deps.pool, generation, await deps.partitionCount());
+    const slots = await deps.slots(generation);
     await resolveCharges(generation, slots).catch((error: unknown) =>
       log.warn({ err: error }, "resolving charge requests failed; retried at the next supervision"),
     );
@@ -97,7 +68,7 @@ export function createMailboxDrain(deps: MailboxDrainDeps) {
    * consumer has stopped, before the generation can go live.
    */
   const drainAll = async (generation: number): Promise<void> => {
-    const slots = await generationSlots(deps.pool, generation, await deps.partitionCount());
+    const slots = await deps.slots(generation);
     await resolveCharges(generation, slots);
     for (;;) {
       const pending = await pendingRequests(deps.pool, generation);
@@ -108,5 +79,3 @@ export function createMailboxDrain(deps: MailboxDrainDeps) {
 
   return { supervise, drainAll };
 }
-
-export type MailboxDrain = ReturnType<typeof createMailboxDrain>;

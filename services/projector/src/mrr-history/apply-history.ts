@@ -13,7 +13,7 @@ import {
 } from "../domain/index.ts";
 import type { MonthlyMrrRow } from "../domain/movements.ts";
 import { joinVersions, type SubscriptionVersions } from "../domain/subscription-history.ts";
-import { type ApplyScope, WHOLE_GENERATION } from "../projection/apply-events.ts";
+import { type ApplyScope, affectedIn, soleAccount, WHOLE_GENERATION } from "../projection/apply-events.ts";
 import { createRecordingCatalog } from "../projection/recording-catalog.ts";
 import { loadFactsById } from "../store/fact-store.ts";
 import { CATALOG_KINDS, type CatalogKind, emptyWorkingState, STATE_KEY } from "../store/tables.ts";
@@ -82,18 +82,13 @@ export async function applyMrrHistory(
       catalogAccounts.add(event.meta.account);
     }
   }
-  const foreign = new Map<string, string | null>();
-  const none = { subscriptions: 0, customers: 0, monthsWritten: 0, monthsDeleted: 0, foreign };
+  const none = { subscriptions: 0, customers: 0, monthsWritten: 0, monthsDeleted: 0, foreign: new Map() };
   if (batch.size === 0 && customerObjects.size === 0 && catalogRefs.length === 0 && scope.also.length === 0)
     return none;
 
   // 1. Join the batch's snapshots into the stored sets; keep those that grew. Only the customers
   // this transaction's slot guards are derived here (README "Partition-parallel writes").
-  const affected = new Set<string>(scope.also);
-  const affect = (customerId: string, account: string | null) => {
-    if (scope.locality.isLocal(customerId, account)) affected.add(customerId);
-    else foreign.set(customerId, account);
-  };
+  const { affected, foreign, affect } = affectedIn(scope);
   const changed: StoredHistory[] = [];
   const stored = new Map(
     (await loadHistoriesById(db, generation, [...batch.keys()])).map((h) => [h.subscriptionId, h]),
@@ -110,9 +105,8 @@ export async function applyMrrHistory(
   for (const [id, account] of customerObjects) affect(id, account);
   // Shared catalog entries change under the generation's exclusive lock (everyone is local); a
   // discount's customers are its own customer's.
-  const catalogAccount = catalogAccounts.size === 1 ? ([...catalogAccounts][0] ?? null) : null;
-  for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, catalogAccount);
-  if (affected.size === 0) return none;
+  for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, soleAccount(catalogAccounts));
+  if (affected.size === 0) return { ...none, foreign };
 
   // 2. Everything the affected customers' histories need.
   const customers = [...affected];

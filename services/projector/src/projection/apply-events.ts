@@ -60,6 +60,24 @@ export interface ApplyScope {
 
 export const WHOLE_GENERATION: ApplyScope = { locality: EVERYWHERE, also: [] };
 
+/**
+ * The customers a batch affects, split by its scope: `affected` (the scope's requested ones and
+ * the local ones) are derived here, `foreign` ones (customer id → account) requested from their slot.
+ */
+export function affectedIn(scope: ApplyScope) {
+  const affected = new Set<string>(scope.also);
+  const foreign = new Map<string, string | null>();
+  const affect = (customerId: string, account: string | null) => {
+    if (scope.locality.isLocal(customerId, account)) affected.add(customerId);
+    else foreign.set(customerId, account);
+  };
+  return { affected, foreign, affect };
+}
+
+/** The one account catalog changes of a batch came from (null when none or several). */
+export const soleAccount = (accounts: ReadonlySet<string | null>): string | null =>
+  accounts.size === 1 ? ([...accounts][0] ?? null) : null;
+
 export interface ApplyResult {
   readonly factsWritten: number;
   readonly customersDerived: number;
@@ -163,12 +181,7 @@ export async function applyEvents(
   // 2. What changed, and which customers it concerns.
   const writes = new Map<FactKind, FactWrite[]>();
   // Local customers to derive here; the others are requested from the slot that guards them.
-  const affected = new Set<string>(scope.also);
-  const foreign = new Map<string, string | null>();
-  const affect = (customerId: string, account: string | null) => {
-    if (scope.locality.isLocal(customerId, account)) affected.add(customerId);
-    else foreign.set(customerId, account);
-  };
+  const { affected, foreign, affect } = affectedIn(scope);
   const chargesOfChanged = new Map<string, string | null>();
   const changedCatalog: string[] = [];
   const catalogAccounts = new Set<string | null>();
@@ -218,7 +231,7 @@ export async function applyEvents(
   if (changedCatalog.length > 0) {
     // Shared catalog entries are written under the generation's exclusive lock (every customer is
     // local then); a discount belongs to one customer, whose slot guards it.
-    const account = catalogAccounts.size === 1 ? ([...catalogAccounts][0] ?? null) : null;
+    const account = soleAccount(catalogAccounts);
     for (const id of await store.customersReferencing(changedCatalog)) affect(id, account);
   }
   phase("2 customersReferencing");

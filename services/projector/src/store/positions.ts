@@ -1,18 +1,18 @@
 import type { ClientBase } from "pg";
+import { generationLock } from "./slots.ts";
 
 /**
- * Positions and generations. One transaction-scoped advisory lock per (schema, generation)
- * serialises every batch that writes a generation: partitions share facts (a product, a refund
- * keyed apart from its charge), and the incremental fold reads facts, derives, then writes, which
- * is only exact if no other batch of the same generation commits in between.
+ * Positions and generations. `lockGeneration` takes a generation's advisory lock exclusively:
+ * no batch of it runs meanwhile (every batch holds it shared, see lockBatch in slots.ts). Erasure,
+ * dropping a generation and the rebuild's bulk load use it.
  */
 export async function lockGeneration(db: ClientBase, generation: number, synchronousCommit = true): Promise<void> {
   // Asynchronous commit (optional) is safe here: state and offset are lost or kept together, and
   // what a crash loses is replayed from Kafka, whose offsets never run ahead of Postgres.
-  await db.query(
-    "SELECT set_config('synchronous_commit', $2, true), pg_advisory_xact_lock(hashtext(current_schema()), $1)",
-    [generation, synchronousCommit ? "on" : "off"],
-  );
+  await db.query(`SELECT set_config('synchronous_commit', $2, true), ${generationLock(true)}`, [
+    generation,
+    synchronousCommit ? "on" : "off",
+  ]);
 }
 
 export async function livePointer(db: Pick<ClientBase, "query">): Promise<number> {

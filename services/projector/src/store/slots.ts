@@ -18,7 +18,7 @@ export const slotOf = (customerId: string, account: string | null, slots: number
  * count then), read by all the others. Run outside batch transactions: it touches the
  * generation's row, which every batch would otherwise queue on.
  */
-export async function generationSlots(db: Pool | ClientBase, generation: number, partitions: number): Promise<number> {
+async function generationSlots(db: Pool | ClientBase, generation: number, partitions: number): Promise<number> {
   await db.query("UPDATE projection_generation SET slots = $2 WHERE generation = $1 AND slots IS NULL", [
     generation,
     partitions,
@@ -33,7 +33,25 @@ export async function generationSlots(db: Pool | ClientBase, generation: number,
   return slots;
 }
 
-const generationLock = (exclusive: boolean) =>
+/**
+ * Slot counts by generation, asked of Postgres once per generation and process (the count never
+ * changes once set): the batch processor and the mailbox drain share one.
+ */
+export function createSlotCounts(pool: Pool, partitionCount: () => Promise<number>) {
+  const known = new Map<number, number>();
+  return async (generation: number): Promise<number> => {
+    const cached = known.get(generation);
+    if (cached !== undefined) return cached;
+    const slots = await generationSlots(pool, generation, await partitionCount());
+    known.set(generation, slots);
+    return slots;
+  };
+}
+
+export type SlotCounts = ReturnType<typeof createSlotCounts>;
+
+/** The generation's lock ($1 = generation), in the only form every taker uses. */
+export const generationLock = (exclusive: boolean) =>
   exclusive
     ? "pg_advisory_xact_lock(hashtext(current_schema()), $1)"
     : "pg_advisory_xact_lock_shared(hashtext(current_schema()), $1)";
@@ -140,6 +158,20 @@ export async function resolveChargeRequests(db: ClientBase, generation: number, 
   );
   await requestDerive(db, generation, requests);
   return requests.length;
+}
+
+/**
+ * Cross-partition work not done yet: derive requests, and charge requests whose charge is known
+ * (one whose charge never came waits harmlessly). Zero once the generation is quiescent.
+ */
+export async function mailboxBacklog(db: Pool | ClientBase, generation: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT ((SELECT count(*) FROM derive_request WHERE generation = $1)
+      + (SELECT count(*) FROM charge_request r JOIN fact_charge f ON f.generation = r.generation AND f.id = r.charge_id
+         WHERE r.generation = $1))::int AS n`,
+    [generation],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /** Derive requests waiting, by slot (for the supervisor and the metrics). */

@@ -3,6 +3,7 @@ import { isolatedSchema, testStack, uniqueName, waitFor } from "@sbs/shared/test
 import type { Kafka } from "kafkajs";
 import type { Pool } from "pg";
 import { loadProjectorConfig, type ProjectorConfig } from "../config.ts";
+import { mailboxBacklog } from "../store/slots.ts";
 
 export const silent = createLogger({ service: "projector-int", level: "silent" });
 
@@ -64,23 +65,11 @@ export async function waitForProcessed(
   await waitForMailboxes(pool, generation, timeoutMs);
 }
 
-/**
- * Cross-partition work still in the slots' mailboxes is part of "processed": the slots' batches
- * and supervisors drain it. A charge request whose charge never came stays, harmlessly.
- */
+/** Cross-partition work still in the slots' mailboxes is part of "processed" (mailboxBacklog). */
 export async function waitForMailboxes(pool: Pool, generation: number, timeoutMs = 60_000) {
   await waitFor(
     `generation ${generation}'s mailboxes to drain`,
-    async () => {
-      const { rows } = await pool
-        .query<{ n: number }>(
-          `SELECT ((SELECT count(*) FROM derive_request WHERE generation = $1) + (SELECT count(*) FROM charge_request r
-             JOIN fact_charge f ON f.generation = r.generation AND f.id = r.charge_id WHERE r.generation = $1))::int AS n`,
-          [generation],
-        )
-        .catch(() => ({ rows: [{ n: 1 }] }));
-      return rows[0]?.n === 0 ? true : undefined;
-    },
+    async () => ((await mailboxBacklog(pool, generation).catch(() => 1)) === 0 ? true : undefined),
     timeoutMs,
   );
 }
