@@ -35,6 +35,9 @@ function describePath(path: PropertyKey[]): string {
 }
 
 /** Building blocks for service schemas; each error message says what a valid value looks like. */
+const positiveInt = () =>
+  z.coerce.number({ error: "must be a number" }).int().positive({ error: "must be a positive integer" });
+
 export const env = {
   /** `host:port[,host:port…]` */
   brokers: () =>
@@ -64,12 +67,9 @@ export const env = {
       .min(0)
       .max(65535, { error: "must be a TCP port (0-65535)" })
       .default(fallback),
-  positiveInt: (fallback: number) =>
-    z.coerce
-      .number({ error: "must be a number" })
-      .int()
-      .positive({ error: "must be a positive integer" })
-      .default(fallback),
+  positiveInt: (fallback: number) => positiveInt().default(fallback),
+  /** Unset stays undefined: the caller derives the default from other variables. */
+  optionalPositiveInt: () => positiveInt().optional(),
   /** "true"/"false"/"1"/"0"/"yes"/"no"; z.coerce.boolean would turn "false" into true. */
   bool: (fallback: boolean) => z.stringbool().default(fallback),
   logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -35,8 +35,8 @@ const schema = stackEnvSchema
     // The in-memory rebuild gives up past this heap size and continues batch by batch (bounded memory).
     REBUILD_MEMORY_BUDGET_MB: env.positiveInt(4096),
     KAFKA_REPLICATION_FACTOR: env.positiveInt(1),
-    // Partitions processed at once. The generation lock serialises their transactions, so this only
-    // overlaps fetching and decoding with them (bench, 100k customers: 2 → 6 took 8.3k to 10.2k events/s).
+    // Partitions processed at once; their transactions commit concurrently (each holds only its own
+    // partition's and slot's locks), so each needs its own Postgres connection.
     PARTITIONS_CONCURRENCY: env.positiveInt(6),
     // Bigger fetches make bigger batches while catching up: fewer transactions, and a customer hit
     // several times in a batch is derived once (bench: 8 → 24 MiB took 10.2k to 11.8k events/s).
@@ -47,7 +47,9 @@ const schema = stackEnvSchema
       .string()
       .regex(/^[a-z_][a-z0-9_]*$/, "must be a plain lower-case identifier")
       .optional(),
-    DATABASE_POOL_SIZE: env.positiveInt(4),
+    // Default: one connection per partition in flight, plus two for the supervisor's mailbox drain
+    // and the erasure list's refresh (a smaller pool makes batches queue for a connection).
+    DATABASE_POOL_SIZE: env.optionalPositiveInt(),
     MIGRATE_ON_START: env.bool(true),
     // off: a crash may lose the last commits, which are then replayed from Kafka (state and offset go together).
     DATABASE_SYNCHRONOUS_COMMIT: env.bool(false),
@@ -79,7 +81,7 @@ const schema = stackEnvSchema
     database: {
       url: e.DATABASE_URL,
       ...(e.DATABASE_SCHEMA ? { schema: e.DATABASE_SCHEMA } : {}),
-      poolSize: e.DATABASE_POOL_SIZE,
+      poolSize: e.DATABASE_POOL_SIZE ?? e.PARTITIONS_CONCURRENCY + 2,
       migrateOnStart: e.MIGRATE_ON_START,
       synchronousCommit: e.DATABASE_SYNCHRONOUS_COMMIT,
     },

@@ -44,6 +44,7 @@ describe("migrations", () => {
       "0006_mrr_history",
       "0007_connector_attributes",
       "0008_partition_parallel",
+      "0009_derive_request_append_only",
     ]);
     expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([]);
     const { rows } = await world.pool.query<{ view: boolean; table: boolean }>(

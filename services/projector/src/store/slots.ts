@@ -105,7 +105,7 @@ export async function takeRequests(db: ClientBase, generation: number, slot: num
     "DELETE FROM derive_request WHERE generation = $1 AND slot = $2 RETURNING customer_id",
     [generation, slot],
   );
-  return rows.map((r) => r.customer_id);
+  return [...new Set(rows.map((r) => r.customer_id))];
 }
 
 export interface DeriveRequest {
@@ -115,11 +115,12 @@ export interface DeriveRequest {
 
 export async function requestDerive(db: ClientBase, generation: number, requests: readonly DeriveRequest[]) {
   if (requests.length === 0) return;
+  // Appended (no unique key, see migration 0009): an insert waits for no other transaction.
+  const unique = [...new Map(requests.map((r) => [`${r.slot}:${r.customerId}`, r])).values()];
   await db.query(
     `INSERT INTO derive_request (generation, slot, customer_id)
-     SELECT $1, x.slot, x.customer_id FROM unnest($2::int[], $3::text[]) AS x(slot, customer_id)
-     ON CONFLICT DO NOTHING`,
-    [generation, requests.map((r) => r.slot), requests.map((r) => r.customerId)],
+     SELECT $1, x.slot, x.customer_id FROM unnest($2::int[], $3::text[]) AS x(slot, customer_id)`,
+    [generation, unique.map((r) => r.slot), unique.map((r) => r.customerId)],
   );
 }
 
@@ -130,11 +131,15 @@ export async function requestCharges(
   charges: ReadonlyMap<string, string | null>,
 ): Promise<void> {
   if (charges.size === 0) return;
+  // In key order: two partitions asking for the same charges in opposite orders would each wait
+  // on the other's uncommitted row.
+  const ids = [...charges.keys()].sort(compareText);
   await db.query(
     `INSERT INTO charge_request (generation, charge_id, account)
-     SELECT $1, x.charge_id, x.account FROM unnest($2::text[], $3::text[]) AS x(charge_id, account)
+     SELECT $1, x.charge_id, x.account FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(charge_id, account, n)
+     ORDER BY x.n
      ON CONFLICT DO NOTHING`,
-    [generation, [...charges.keys()], [...charges.values()]],
+    [generation, ids, ids.map((id) => charges.get(id) ?? null)],
   );
 }
 
@@ -181,4 +186,9 @@ export async function pendingRequests(db: Pool | ClientBase, generation: number)
     [generation],
   );
   return new Map(rows.map((r) => [r.slot, r.n]));
+}
+
+/** Code-point order: the same on every instance, whatever the locale. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
