@@ -2,14 +2,15 @@ import { migrate } from "@sbs/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProjector, type Projector } from "./app.ts";
 import { catalogOf, foldAll } from "./domain/fold.ts";
-import { collectHistory, deriveCustomerHistory, historyFactsOf, monthlyRowsOf } from "./domain/history-of.ts";
-import { type MonthlyMrrRow, monthIndexOf } from "./domain/movements.ts";
+import { collectHistory, deriveCustomerHistory, historyFactsOf } from "./domain/history-of.ts";
+import type { MonthlyMrrRow } from "./domain/movements.ts";
 import { decodeAll, event, type RawEvent, subscription } from "./domain/stripe-test-events.ts";
 import { runRebuild } from "./rebuild.ts";
 import { MIGRATIONS_DIR } from "./runtime.ts";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
 import { generateHistory } from "./testing/history.ts";
 import { isolatedProjectorEnv, silent, waitForProcessed } from "./testing/int-setup.ts";
+import { offlineMonthlyRows, viewMonthlyRows } from "./testing/projection-rows.ts";
 
 /**
  * Issue #17 on the real stack: the analytics views answer, for the analytics role only, and equal
@@ -40,20 +41,8 @@ afterAll(async () => {
 const DAY = 86_400;
 const NOW = Math.floor(Date.now() / 1000);
 
-/** The view's rows in the offline fold's form (carried_forward dropped: the fold does not mark it). */
-async function viewMonths(): Promise<MonthlyMrrRow[]> {
-  const { rows } = await world.pool.query<MonthlyMrrRow>(
-    `SELECT customer_id, currency, to_char(month, 'YYYY-MM-DD') AS month, mrr::float8 AS mrr,
-       previous_mrr::float8 AS previous_mrr, movement, change::float8 AS change, subscriptions
-     FROM mrr_monthly ORDER BY customer_id, month, currency`,
-  );
-  return rows;
-}
-
-const offline = (events: readonly RawEvent[]): MonthlyMrrRow[] => {
-  const decoded = decodeAll(events);
-  return monthlyRowsOf(foldAll(decoded), collectHistory(decoded), undefined, monthIndexOf(NOW));
-};
+const viewMonths = () => viewMonthlyRows(world.pool);
+const offline = (events: readonly RawEvent[]) => offlineMonthlyRows(events, NOW);
 
 /** mrr_movements computed from the offline rows. */
 const movementsOf = (rows: readonly MonthlyMrrRow[]) => {
