@@ -4,14 +4,14 @@ import type { Pool, PoolClient } from "pg";
 import type { DecodedEvent, ReadModelOptions } from "../domain/index.ts";
 import type { ProjectorMetrics } from "../metrics.ts";
 import { applyMrrHistory } from "../mrr-history/apply-history.ts";
-import { type ApplyScope, applyEvents, ReducerError } from "../projection/apply-events.ts";
+import { type ApplyScope, applyEvents, EVERYWHERE, ReducerError } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
 import { advanceOffset, livePointer, nextOffset } from "../store/positions.ts";
 import { lockBatch, requestCharges, type SlotCounts, takeRequests } from "../store/slots.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
 import { recordFingerprint } from "./record-fingerprint.ts";
-import { localTo, requestForeign } from "./slot-scope.ts";
+import { changesSharedCatalog, localTo, requestForeign } from "./slot-scope.ts";
 import { deterministicSqlState } from "./sql-errors.ts";
 
 export interface SourceRecord {
@@ -181,12 +181,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     await deps.deadLetters.publish(input.topic, input.partition, letters);
     const slots = await deps.slots(generation);
     const slot = input.partition < slots ? input.partition : null;
+    const exclusive = changesSharedCatalog(items.flatMap((i) => (i.outcome.ok ? [i.outcome.event] : [])));
 
     const { client, release } = await checkout(deps.pool);
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      await lockBatch(client, at, slot, deps.synchronousCommit);
+      await lockBatch(client, at, slot, exclusive, deps.synchronousCommit);
       if (deps.followPointer) {
         const live = await livePointer(client);
         if (live !== generation) {
@@ -241,7 +242,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       }
       // Customers other batches asked this slot to derive again, and which customers are ours.
       const scope: ApplyScope = {
-        locality: localTo(slot, slots),
+        locality: exclusive ? EVERYWHERE : localTo(slot, slots),
         also: slot === null ? [] : await takeRequests(client, generation, slot),
       };
       const result = await applyEvents(

@@ -1,6 +1,18 @@
 import type { ClientBase } from "pg";
+import type { DecodedEvent } from "../domain/index.ts";
 import type { Locality } from "../projection/apply-events.ts";
 import { requestDerive, slotOf } from "../store/slots.ts";
+
+/** Catalog kinds every customer may look up; a discount belongs to one customer (its slot guards it). */
+const SHARED_CATALOG = new Set(["product", "price", "coupon"]);
+
+/**
+ * A batch holding one of these snapshots takes its generation exclusively: any customer's
+ * derivation may read the entry, so none may run beside the one that changes it (and this batch
+ * then derives every customer that referenced it, whatever the slot).
+ */
+export const changesSharedCatalog = (events: readonly DecodedEvent[]): boolean =>
+  events.some((e) => e.outcome === "snapshot" && SHARED_CATALOG.has(e.snapshot.kind));
 
 /** The customers a transaction holding `slot`'s lock may derive (none without a slot). */
 export const localTo = (slot: number | null, slots: number): Locality => ({

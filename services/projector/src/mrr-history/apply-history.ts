@@ -13,7 +13,7 @@ import {
 } from "../domain/index.ts";
 import type { MonthlyMrrRow } from "../domain/movements.ts";
 import { joinVersions, type SubscriptionVersions } from "../domain/subscription-history.ts";
-import { type ApplyScope, affectedIn, affectReferencing, WHOLE_GENERATION } from "../projection/apply-events.ts";
+import { type ApplyScope, affectedIn, soleAccount, WHOLE_GENERATION } from "../projection/apply-events.ts";
 import { createRecordingCatalog } from "../projection/recording-catalog.ts";
 import { loadFactsById } from "../store/fact-store.ts";
 import { CATALOG_KINDS, type CatalogKind, emptyWorkingState, STATE_KEY } from "../store/tables.ts";
@@ -70,18 +70,21 @@ export async function applyMrrHistory(
   const batch = collectHistory(events);
   const customerObjects = new Map<string, string | null>();
   const accountOf = new Map<string, string | null>();
-  const catalogRefs = new Map<string, string | null>();
+  const catalogRefs: string[] = [];
+  const catalogAccounts = new Set<string | null>();
   for (const event of events) {
     if (event.outcome !== "snapshot") continue;
     const { kind, data } = event.snapshot;
     if (kind === "customer") customerObjects.set(data.id, event.meta.account);
     else if (kind === "subscription") accountOf.set(data.id, event.meta.account);
     else if ((CATALOG_KINDS as readonly string[]).includes(kind)) {
-      catalogRefs.set(`${kind}:${data.id}`, event.meta.account);
+      catalogRefs.push(`${kind}:${data.id}`);
+      catalogAccounts.add(event.meta.account);
     }
   }
   const none = { subscriptions: 0, customers: 0, monthsWritten: 0, monthsDeleted: 0, foreign: new Map() };
-  if (batch.size === 0 && customerObjects.size === 0 && catalogRefs.size === 0 && scope.also.length === 0) return none;
+  if (batch.size === 0 && customerObjects.size === 0 && catalogRefs.length === 0 && scope.also.length === 0)
+    return none;
 
   // 1. Join the batch's snapshots into the stored sets; keep those that grew. Only the customers
   // this transaction's slot guards are derived here (README "Partition-parallel writes").
@@ -100,9 +103,9 @@ export async function applyMrrHistory(
   }
   await writeHistories(db, generation, changed);
   for (const [id, account] of customerObjects) affect(id, account);
-  // A changed entry's lock is held exclusively since applyEvents (store/catalog-locks.ts): the
-  // histories that read it before have committed and are found here.
-  await affectReferencing(catalogRefs, (refs) => historiesReferencing(db, generation, refs), affect);
+  // Shared catalog entries change under the generation's exclusive lock (everyone is local); a
+  // discount's customers are its own customer's.
+  for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, soleAccount(catalogAccounts));
   if (affected.size === 0) return { ...none, foreign };
 
   // 2. Everything the affected customers' histories need.

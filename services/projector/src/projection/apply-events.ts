@@ -49,7 +49,7 @@ export interface Locality {
   isLocal(customerId: string, account: string | null): boolean;
 }
 
-/** Every customer is local: the transaction holds its generation exclusively (a rebuild, an erasure, a test). */
+/** Every customer is local: the transaction holds its generation exclusively (a rebuild, a catalog change, a test). */
 export const EVERYWHERE: Locality = { isLocal: () => true };
 
 export interface ApplyScope {
@@ -74,20 +74,9 @@ export function affectedIn(scope: ApplyScope) {
   return { affected, foreign, affect };
 }
 
-/**
- * Affects the customers that reference changed catalog entries (`kind:id` → the account of the
- * event that changed it), asked once per account: a customer and the catalog entries it uses
- * belong to one Stripe account, which with the customer id names its slot.
- */
-export async function affectReferencing(
-  changed: ReadonlyMap<string, string | null>,
-  referencing: (refs: string[]) => Promise<string[]>,
-  affect: (customerId: string, account: string | null) => void,
-): Promise<void> {
-  const byAccount = new Map<string | null, string[]>();
-  for (const [ref, account] of changed) byAccount.set(account, [...(byAccount.get(account) ?? []), ref]);
-  for (const [account, refs] of byAccount) for (const id of await referencing(refs)) affect(id, account);
-}
+/** The one account catalog changes of a batch came from (null when none or several). */
+export const soleAccount = (accounts: ReadonlySet<string | null>): string | null =>
+  accounts.size === 1 ? ([...accounts][0] ?? null) : null;
 
 export interface ApplyResult {
   readonly factsWritten: number;
@@ -194,7 +183,8 @@ export async function applyEvents(
   // Local customers to derive here; the others are requested from the slot that guards them.
   const { affected, foreign, affect } = affectedIn(scope);
   const chargesOfChanged = new Map<string, string | null>();
-  const changedCatalog = new Map<string, string | null>();
+  const changedCatalog: string[] = [];
+  const catalogAccounts = new Set<string | null>();
   let factsWritten = 0;
   for (const [kind, ids] of touched) {
     const key = STATE_KEY[kind];
@@ -213,7 +203,8 @@ export async function applyEvents(
         for (const charge of [ownerOf(before, "charge"), ownerOf(after, "charge")])
           if (charge) chargesOfChanged.set(charge, account);
       } else if (isCatalogKind(kind)) {
-        changedCatalog.set(`${kind}:${id}`, account);
+        changedCatalog.push(`${kind}:${id}`);
+        catalogAccounts.add(account);
       }
     }
     if (rows.length > 0) writes.set(kind, rows);
@@ -237,11 +228,11 @@ export async function applyEvents(
     if (owner) affect(owner, account);
   }
   phase("2 diff");
-  if (changedCatalog.size > 0) {
-    // Held exclusively from here to the commit: every derivation that read these entries before
-    // has committed, so the question below sees its references; later ones read the new entries.
-    await store.lockCatalogForWrite([...changedCatalog.keys()]);
-    await affectReferencing(changedCatalog, (refs) => store.customersReferencing(refs), affect);
+  if (changedCatalog.length > 0) {
+    // Shared catalog entries are written under the generation's exclusive lock (every customer is
+    // local then); a discount belongs to one customer, whose slot guards it.
+    const account = soleAccount(catalogAccounts);
+    for (const id of await store.customersReferencing(changedCatalog)) affect(id, account);
   }
   phase("2 customersReferencing");
 

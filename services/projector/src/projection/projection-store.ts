@@ -1,5 +1,4 @@
 import type { ClientBase } from "pg";
-import { lockCatalogEntries } from "../store/catalog-locks.ts";
 import {
   customersReferencing,
   type DeriveFailure,
@@ -28,8 +27,6 @@ export interface ProjectionStore {
   loadFactsOfCustomers(customerIds: readonly string[]): Promise<LoadedFact[]>;
   loadFactsOfCharges(chargeIds: readonly string[]): Promise<LoadedFact[]>;
   customersReferencing(refs: readonly string[]): Promise<string[]>;
-  /** Takes changed catalog entries' locks exclusively (store/catalog-locks.ts), until the commit. */
-  lockCatalogForWrite(refs: readonly string[]): Promise<void>;
   writeFacts(writes: ReadonlyMap<FactKind, readonly FactWrite[]>): Promise<void>;
   writeProjections(writes: readonly ProjectionWrite[]): Promise<void>;
   deleteProjections(customerIds: readonly string[]): Promise<void>;
@@ -43,7 +40,6 @@ export function postgresProjectionStore(db: ClientBase, generation: number): Pro
     loadFactsOfCustomers: (ids) => loadFactsOfCustomers(db, generation, ids),
     loadFactsOfCharges: (ids) => loadFactsOfCharges(db, generation, ids),
     customersReferencing: (refs) => customersReferencing(db, generation, refs),
-    lockCatalogForWrite: (refs) => lockCatalogEntries(db, generation, refs, "write"),
     writeFacts: (writes) => writeFacts(db, generation, writes),
     writeProjections: (writes) => writeProjections(db, generation, writes),
     deleteProjections: (ids) => deleteProjections(db, generation, ids),

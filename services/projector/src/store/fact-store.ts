@@ -1,5 +1,4 @@
 import type { ClientBase } from "pg";
-import { catalogRefsIn, lockCatalogEntries } from "./catalog-locks.ts";
 import { type FactKind, factTable } from "./tables.ts";
 
 /**
@@ -33,13 +32,12 @@ async function select(db: ClientBase, generation: number, selections: readonly S
   return rows;
 }
 
-/** Facts by object id, for several kinds at once; catalog entries under their read lock (catalog-locks.ts). */
-export async function loadFactsById(
+/** Facts by object id, for several kinds at once. */
+export function loadFactsById(
   db: ClientBase,
   generation: number,
   ids: ReadonlyMap<FactKind, ReadonlySet<string>>,
 ): Promise<LoadedFact[]> {
-  await lockCatalogEntries(db, generation, catalogRefsIn(ids), "read");
   return select(
     db,
     generation,

@@ -61,20 +61,20 @@ const slotLock = (slot: string, fn = "pg_advisory_xact_lock") =>
   `${fn}(hashtext(current_schema() || '/slot/' || ${slot}), $1)`;
 
 /**
- * A batch's locks, in the one order every transaction takes them (generation, position, slot,
- * then catalog entries as it reads or changes them, store/catalog-locks.ts), in one statement:
- * the generation shared (a rebuild's switch and an erasure take it exclusively), the partition's
- * position (a zombie owner waits, then finds the position moved), and the slot of the partition's
- * customers (none for a partition beyond the generation's slots: its customers are then all
- * requested from their slots).
+ * A batch's locks, in the one order every transaction takes them (generation, position, slot),
+ * in one statement: the generation shared (exclusive when the batch changes shared catalog
+ * entries, which any customer's derivation may read), the partition's position (a zombie owner
+ * waits, then finds the position moved), and the slot of the partition's customers (none for a
+ * partition beyond the generation's slots: its customers are then all requested from their slots).
  */
 export async function lockBatch(
   db: ClientBase,
   at: { readonly generation: number; readonly topic: string; readonly partition: number },
   slot: number | null,
+  exclusive: boolean,
   synchronousCommit: boolean,
 ): Promise<void> {
-  const locks = [generationLock(false), positionLock("$3", "$4::text")];
+  const locks = [generationLock(exclusive), positionLock("$3", "$4::text")];
   const params: unknown[] = [at.generation, synchronousCommit ? "on" : "off", at.topic, at.partition];
   if (slot !== null) {
     params.push(slot);

@@ -47,7 +47,6 @@ export function createMemoryProjectionStore() {
     async loadFactsOfCharges(ids) {
       return [...byOwner("refund", "charge", ids), ...byOwner("dispute", "charge", ids)];
     },
-    async lockCatalogForWrite() {}, // one writer at a time in memory
     async customersReferencing(refs) {
       const wanted = new Set(refs);
       return [...rows.values()].filter((r) => r.catalogRefs.some((x) => wanted.has(x))).map((r) => r.model.customerId);
