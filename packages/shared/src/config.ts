@@ -34,10 +34,10 @@ function describePath(path: PropertyKey[]): string {
   return entries.length > 0 ? `${String(variable)} (${entries.join(", ")})` : String(variable);
 }
 
-/** Building blocks for service schemas; each error message says what a valid value looks like. */
 const positiveInt = () =>
   z.coerce.number({ error: "must be a number" }).int().positive({ error: "must be a positive integer" });
 
+/** Building blocks for service schemas; each error message says what a valid value looks like. */
 export const env = {
   /** `host:port[,host:port…]` */
   brokers: () =>

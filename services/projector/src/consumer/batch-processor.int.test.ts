@@ -3,15 +3,15 @@ import { createLogger, createPool, migrate } from "@sbs/shared";
 import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import type { Pool } from "pg";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_READ_MODEL_OPTIONS, decodeEvent } from "../domain/index.ts";
+import { DEFAULT_READ_MODEL_OPTIONS } from "../domain/index.ts";
 import { customer, event, type RawEvent } from "../domain/stripe-test-events.ts";
 import { createProjectorMetrics } from "../metrics.ts";
 import { MIGRATIONS_DIR } from "../runtime.ts";
 import { advanceOffset, nextOffset } from "../store/positions.ts";
 import { silent } from "../testing/int-setup.ts";
+import { decodeJsonRecord } from "../testing/json-record-decoder.ts";
 import { type BatchInput, createBatchProcessor, type SourceRecord } from "./batch-processor.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
-import type { RecordOutcome } from "./decode-record.ts";
 
 /**
  * The batch processor's position rules against a real Postgres: a batch must continue the stored
@@ -38,17 +38,12 @@ afterAll(async () => {
   await drop?.();
 });
 
-const decode = async (value: Buffer | null): Promise<RecordOutcome> => {
-  const decoded = decodeEvent(JSON.parse(String(value)));
-  return decoded.ok ? { ok: true, event: decoded.event } : { ok: false, errorClass: "invalid_event", reason: "bad" };
-};
-
 function setup(opts: { logStart?: bigint; generation?: () => number; logs?: string[] } = {}) {
   const letters: DeadLetterInput[] = [];
   const metrics = createProjectorMetrics();
   const processor = createBatchProcessor({
     pool,
-    decode,
+    decode: decodeJsonRecord,
     deadLetters: {
       async publish(_topic, _partition, published) {
         letters.push(...published);

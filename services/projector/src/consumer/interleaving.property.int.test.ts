@@ -4,15 +4,15 @@ import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import fc from "fast-check";
 import type { Pool, PoolClient } from "pg";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_READ_MODEL_OPTIONS, decodeEvent } from "../domain/index.ts";
+import { DEFAULT_READ_MODEL_OPTIONS } from "../domain/index.ts";
 import type { RawEvent } from "../domain/stripe-test-events.ts";
 import { createProjectorMetrics } from "../metrics.ts";
 import { MIGRATIONS_DIR } from "../runtime.ts";
 import { generateHistory } from "../testing/history.ts";
 import { silent } from "../testing/int-setup.ts";
+import { decodeJsonRecord } from "../testing/json-record-decoder.ts";
 import { accounted, foldedRows, offlineMonthlyRows, viewMonthlyRows, viewRows } from "../testing/projection-rows.ts";
 import { type BatchInput, createBatchProcessor, type SourceRecord } from "./batch-processor.ts";
-import type { RecordOutcome } from "./decode-record.ts";
 import { createMailboxDrain } from "./mailbox-drain.ts";
 
 /**
@@ -32,11 +32,6 @@ const PARTITIONS = 3;
 const GENERATION = 1;
 const RUNS = Number(process.env["FC_RUNS"] ?? 10);
 const NOW = Math.floor(Date.now() / 1000);
-
-const decode = async (value: Buffer | null): Promise<RecordOutcome> => {
-  const decoded = decodeEvent(JSON.parse(String(value)));
-  return decoded.ok ? { ok: true, event: decoded.event } : { ok: false, errorClass: "invalid_event", reason: "bad" };
-};
 
 /** The topic as ingest would write it: each event at the next offset of its key's partition. */
 function partitioned(history: readonly RawEvent[]): SourceRecord[][] {
@@ -114,7 +109,7 @@ async function run(input: Scenario, runIndex: number) {
     };
     const processor = createBatchProcessor({
       ...common,
-      decode,
+      decode: decodeJsonRecord,
       deadLetters: { publish: async () => {} },
       generation: () => GENERATION,
       followPointer: true,

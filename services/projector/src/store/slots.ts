@@ -133,7 +133,7 @@ export async function requestCharges(
   if (charges.size === 0) return;
   // In key order: two partitions asking for the same charges in opposite orders would each wait
   // on the other's uncommitted row.
-  const ids = [...charges.keys()].sort(compareText);
+  const ids = [...charges.keys()].sort(); // UTF-16 code-unit order: the same on every instance
   await db.query(
     `INSERT INTO charge_request (generation, charge_id, account)
      SELECT $1, x.charge_id, x.account FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(charge_id, account, n)
@@ -186,9 +186,4 @@ export async function pendingRequests(db: Pool | ClientBase, generation: number)
     [generation],
   );
   return new Map(rows.map((r) => [r.slot, r.n]));
-}
-
-/** Code-point order: the same on every instance, whatever the locale. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
