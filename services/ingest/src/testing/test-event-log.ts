@@ -40,9 +40,13 @@ export async function openTestEventLog<E extends { readonly id: string }>(opts: 
   await admin.disconnect();
   const registry = createSchemaRegistry(opts.registryUrl);
   const schemaId = await registerAvroSchema(registry, ENVELOPE_SUBJECT, STRIPE_EVENT_ENVELOPE_AVRO_SCHEMA);
+  // Idempotent: a send retried after a timeout (a loaded CI machine) must not write its batch
+  // twice, since tests count the topic's records against what they appended.
   const producer: Producer = kafka.producer({
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
   });
   await producer.connect();
   const topics = { testTopic: opts.topic, liveTopic: `${opts.topic}.live-unused` };
