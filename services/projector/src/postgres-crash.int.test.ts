@@ -7,7 +7,7 @@ import type { Pool } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestEventLog, type TestEventLog } from "./testing/event-log.ts";
 import { generateHistory } from "./testing/history.ts";
-import { recordsInTopic, silent, waitForProcessed } from "./testing/int-setup.ts";
+import { recordsInTopic, silent, waitForMailboxes, waitForProcessed } from "./testing/int-setup.ts";
 import { accounted, foldedRows, viewRows } from "./testing/projection-rows.ts";
 
 /**
@@ -138,9 +138,11 @@ describe.skipIf(bin === undefined)(
         flush = true;
         await producing;
       }
-      // The fault was real: each kill lost committed (unflushed) positions; without that the
-      // rewind path would go untested.
-      for (const c of cycles) expect(c.after).toBeLessThan(c.before);
+      // The fault was real: a kill lost committed (unflushed) positions, at least once; without
+      // that the rewind path would go untested. Not every kill does: the WAL writer flushes every
+      // 200 ms, and a kill just after a flush loses nothing (seen in 2 of 5 runs for one cycle).
+      for (const c of cycles) expect(c.after).toBeLessThanOrEqual(c.before);
+      expect(cycles.filter((c) => c.after < c.before).length).toBeGreaterThan(0);
 
       const records = await recordsInTopic(log.kafka, topic);
       expect(records).toBeGreaterThanOrEqual(history.length);
@@ -153,6 +155,9 @@ describe.skipIf(bin === undefined)(
         90_000,
       );
       expect(exitedEarly).toBeUndefined();
+      // Refunds and disputes keyed apart from their charge, and catalog changes, reach the
+      // customers they concern through the mailbox.
+      await waitForMailboxes(pool, 1);
       // Oracle B: the projection equals the pure fold of every event produced.
       expect(await viewRows(pool)).toEqual(foldedRows(history));
       // Oracle E: every record counted once, up to the stored next offsets, partition by partition.

@@ -55,7 +55,8 @@ export async function showPipeline(pipeline: PipelineInfo, customers: number, io
 }
 
 /**
- * Settled: every generated customer is projected, no partition has lag, and the sink's change
+ * Settled: every generated customer is projected, no partition has lag, no cross-partition
+ * request waits in the projector's mailboxes, and the sink's change
  * cursor has passed every projected change — twice in a row, a poll apart (a batch committed
  * between two reads would otherwise look like the end).
  */
@@ -69,9 +70,10 @@ async function waitUntilSettled(customers: number, io: Io): Promise<{ ok: true }
     const projected = report.projector?.customers ?? 0;
     const lag = report.projector?.partitions.reduce((sum, p) => sum + p.lag, 0);
     const backlog = report.sink?.backlog;
-    text = `waiting for the pipeline: ${projected}/${customers} customers projected, projector lag ${lag ?? "unknown"} records, sink backlog ${backlog ?? "not started yet"}`;
+    const mailbox = report.projector?.mailbox;
+    text = `waiting for the pipeline: ${projected}/${customers} customers projected, projector lag ${lag ?? "unknown"} records, mailbox ${mailbox ?? "unknown"}, sink backlog ${backlog ?? "not started yet"}`;
     progress.update(text);
-    calmPolls = projected >= customers && lag === 0 && backlog === 0 ? calmPolls + 1 : 0;
+    calmPolls = projected >= customers && lag === 0 && mailbox === 0 && backlog === 0 ? calmPolls + 1 : 0;
     if (calmPolls >= 2) {
       progress.done(`the pipeline settled: ${projected} customers projected, every change pushed to Brevo`);
       return { ok: true };

@@ -66,7 +66,7 @@ describe("pnpm cli status", () => {
     });
   });
 
-  it("shows a halted partition as halted, with the reason and the fix, never as lag 0", async () => {
+  it("shows a halted partition as halted, with the reason and the fix, never as lag 0, and the mailbox", async () => {
     const schema = await isolatedSchema(stack.databaseUrl);
     cleanups.push(schema.drop);
     const dir = fileURLToPath(new URL("../../../../services/projector/migrations", import.meta.url));
@@ -84,6 +84,8 @@ describe("pnpm cli status", () => {
       await c.query(
         "INSERT INTO partition_halt (generation, topic, partition, reason, detail) VALUES (1, 'stripe.events.gone', 0, 'ahead_of_log', 'stored next offset 1000000 is past the end; rebuild: pnpm cli rebuild')",
       );
+      // A refund's customer, asked of its slot: not settled until the slot derived it.
+      await c.query("INSERT INTO derive_request (generation, slot, customer_id) VALUES (1, 2, 'cus_refunded')");
     });
     const url = new URL(stack.databaseUrl);
     url.searchParams.set("options", `-c search_path=${schema.schema}`);
@@ -91,7 +93,8 @@ describe("pnpm cli status", () => {
     expect(report.projector?.partitions[0]?.halted).toMatchObject({ reason: "ahead_of_log" });
     expect(report.problems.join("\n")).toContain("stripe.events.gone[0] HALTED: stored next offset 1000000");
     const text = formatStatus(report);
-    expect(text).toContain("1 partition(s) HALTED; lag 0 records");
+    expect(text).toContain("1 partition(s) HALTED; lag 0 records, mailbox 1 requests");
+    expect(report.projector?.mailbox).toBe(1);
     expect(text).toMatch(/stripe\.events\.gone\[0\] HALTED \(ahead_of_log\) since .*pnpm cli rebuild/);
   });
 

@@ -1,6 +1,7 @@
 import { countBacklog } from "@sbs/brevo-sink/change-feed";
 import { endpointsFromEnv, stackStatus } from "@sbs/infra";
 import { type PriceFact, STRIPE_MRR_RULES, type SubscriptionFact, unpricedSubscriptions } from "@sbs/projector/domain";
+import { mailboxBacklog } from "@sbs/projector/slots";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 
@@ -32,6 +33,11 @@ export interface StatusReport {
       halted?: { reason: string; detail: string; since: string };
     }[];
     deadLetters: { sent: number; pending: number };
+    /**
+     * Cross-partition work waiting in the slots' mailboxes (refunds and disputes keyed apart from
+     * their charge, catalog changes): customers not yet derived again; absent if unknown.
+     */
+    mailbox?: number;
     /** Subscriptions counted in MRR with an item it leaves out (Stripe's statuses); absent if unknown. */
     mrrUnpriced?: { total: number; metered: number; tiersUnknown: number };
   };
@@ -126,6 +132,7 @@ async function projectorStatus(db: pg.Client, brokers: string[], problems: strin
       problems.push(`projector: ${String(h["topic"])}[${String(h["partition"])}] HALTED: ${String(h["detail"])}`);
     const highs = await highWatermarks(brokers, [...new Set(offsets.map((o) => String(o.topic)))], problems);
     const mrrUnpriced = await optional(problems, "projector MRR coverage", () => mrrCoverage(db, generation));
+    const mailbox = await optional(problems, "projector mailbox", () => mailboxBacklog(db, generation));
     return {
       generation,
       customers: Number(totals?.customers ?? 0),
@@ -157,6 +164,7 @@ async function projectorStatus(db: pg.Client, brokers: string[], problems: strin
       }),
       deadLetters: { sent: Number(dead?.sent ?? 0), pending: Number(dead?.pending ?? 0) },
       ...(mrrUnpriced === undefined ? {} : { mrrUnpriced }),
+      ...(mailbox === undefined ? {} : { mailbox }),
     };
   });
 }
@@ -253,7 +261,7 @@ export function formatStatus(r: StatusReport): string {
       `projector    generation ${p.generation}: ${p.customers} customers, ${p.subscribers} subscribed, ${p.payments} payments; last event ${p.lastEventAt ?? "never"}`,
     );
     lines.push(
-      `             ${halted > 0 ? `${halted} partition(s) HALTED; ` : ""}lag ${lag} records; dead letters ${p.deadLetters.sent} sent, ${p.deadLetters.pending} pending`,
+      `             ${halted > 0 ? `${halted} partition(s) HALTED; ` : ""}lag ${lag} records${p.mailbox === undefined ? "" : `, mailbox ${p.mailbox} requests`}; dead letters ${p.deadLetters.sent} sent, ${p.deadLetters.pending} pending`,
     );
     if (p.mrrUnpriced !== undefined) {
       const u = p.mrrUnpriced;

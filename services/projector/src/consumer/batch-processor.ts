@@ -4,14 +4,14 @@ import type { Pool, PoolClient } from "pg";
 import type { DecodedEvent, ReadModelOptions } from "../domain/index.ts";
 import type { ProjectorMetrics } from "../metrics.ts";
 import { applyMrrHistory } from "../mrr-history/apply-history.ts";
-import { type ApplyScope, applyEvents, EVERYWHERE, ReducerError } from "../projection/apply-events.ts";
+import { type ApplyScope, applyEvents, ReducerError } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
 import { advanceOffset, livePointer, nextOffset } from "../store/positions.ts";
 import { lockBatch, requestCharges, type SlotCounts, takeRequests } from "../store/slots.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
 import { recordFingerprint } from "./record-fingerprint.ts";
-import { changesSharedCatalog, localTo, requestForeign } from "./slot-scope.ts";
+import { changesSharedCatalog, localTo, NOBODY, requestForeign, splitAtCatalog } from "./slot-scope.ts";
 import { deterministicSqlState } from "./sql-errors.ts";
 
 export interface SourceRecord {
@@ -83,6 +83,8 @@ class DataRejected extends ReducerError {
   }
 }
 
+const ABANDONED = { status: "abandoned" } as const;
+
 interface Item {
   readonly record: SourceRecord;
   readonly outcome: RecordOutcome;
@@ -91,9 +93,10 @@ interface Item {
 /**
  * One partition's batch, end to end (patterns 2 and 4): decode every record, publish the poison
  * ones to the DLQ (awaiting the ack), then apply the good events and advance the stored offset in
- * one Postgres transaction. Records below the stored offset are skipped (>=, offsets may be
- * sparse). Transient failures retry the whole batch with backoff, forever, never dead-lettering;
- * a reducer exception reprocesses the batch record by record to find the culprit.
+ * one Postgres transaction per run (a run of shared-catalog changes commits apart, under the
+ * exclusive lock: `splitAtCatalog`). Records below the stored offset are skipped (>=, offsets may
+ * be sparse). Transient failures retry a run with backoff, forever, never dead-lettering; a
+ * reducer exception reprocesses the run record by record to find the culprit.
  */
 export function createBatchProcessor(deps: BatchProcessorDeps) {
   const log = deps.logger.child({ component: "batch" });
@@ -240,11 +243,11 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         if (poison.has(item.record.offset) || !item.outcome.ok) deadLettered++;
         else events.push(item.outcome.event);
       }
-      // Customers other batches asked this slot to derive again, and which customers are ours.
-      const scope: ApplyScope = {
-        locality: exclusive ? EVERYWHERE : localTo(slot, slots),
-        also: slot === null ? [] : await takeRequests(client, generation, slot),
-      };
+      // Customers other batches asked this slot to derive again, and which customers are ours. A
+      // catalog change derives nobody under its exclusive lock: its slot-local transactions will.
+      const scope: ApplyScope = exclusive
+        ? { locality: NOBODY, also: [] }
+        : { locality: localTo(slot, slots), also: slot === null ? [] : await takeRequests(client, generation, slot) };
       const result = await applyEvents(
         postgresProjectionStore(client, generation),
         events,
@@ -295,38 +298,64 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     }
   };
 
-  /** Reducer exception somewhere in the batch: one record per transaction, N attempts each. */
-  const isolate = async (
+  /**
+   * One transaction's records, retried while transient. A reducer exception (or a refusal by
+   * Postgres) in a run of several records reprocesses the run one record per transaction, N
+   * attempts each, to find the culprit and dead-letter it alone.
+   */
+  const commitRun = async (
     input: BatchInput,
     generation: number,
-    items: readonly Item[],
+    run: readonly Item[],
     poison: Map<string, DeadLetterInput>,
-  ) => {
-    let total: BatchOutcome | undefined;
+  ): Promise<BatchOutcome> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await withRetry(input, () => commit(input, generation, run, poison))) ?? ABANDONED;
+      } catch (error) {
+        if (!(error instanceof ReducerError)) throw error;
+        const [only, ...others] = run;
+        if (only === undefined) throw error;
+        if (others.length > 0) {
+          log.warn(
+            { topic: input.topic, partition: input.partition, error: error.message },
+            "a record was refused (reducer or Postgres); isolating it",
+          );
+          return commitInOrder(
+            input,
+            generation,
+            run.map((item) => [item]),
+            poison,
+          );
+        }
+        if (attempt >= deps.attempts) {
+          const errorClass = error instanceof DataRejected ? "database_rejected" : "reducer";
+          poison.set(only.record.offset, letterOf(only, { errorClass, reason: error.message }));
+        }
+      }
+    }
+  };
+
+  /** Runs commit one after the other; the first that does not commit ends the batch (positions say where). */
+  const commitInOrder = async (
+    input: BatchInput,
+    generation: number,
+    runs: readonly (readonly Item[])[],
+    poison: Map<string, DeadLetterInput>,
+  ): Promise<BatchOutcome> => {
+    let total: BatchOutcome = ABANDONED;
     let applied = 0;
     let deadLettered = 0;
     let skipped = 0;
-    for (const item of items) {
-      let outcome: Awaited<ReturnType<typeof commit>> | undefined;
-      for (let attempt = 1; outcome === undefined; attempt++) {
-        try {
-          outcome = await withRetry(input, () => commit(input, generation, [item], poison));
-          if (outcome === undefined) return { status: "abandoned" } as const;
-        } catch (error) {
-          if (!(error instanceof ReducerError)) throw error;
-          if (attempt >= deps.attempts) {
-            const errorClass = error instanceof DataRejected ? "database_rejected" : "reducer";
-            poison.set(item.record.offset, letterOf(item, { errorClass, reason: error.message }));
-          }
-        }
-      }
+    for (const run of runs) {
+      const outcome = await commitRun(input, generation, run, poison);
       if (outcome.status !== "committed") return outcome;
       applied += outcome.applied;
       deadLettered += outcome.deadLettered;
       skipped += outcome.skipped;
       total = { status: "committed", next: outcome.next, applied, deadLettered, skipped };
     }
-    return total ?? ({ status: "abandoned" } as const);
+    return total;
   };
 
   return async (input: BatchInput): Promise<BatchOutcome> => {
@@ -335,20 +364,11 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     const generation = deps.generation();
     const timer = deps.metrics.batchSeconds.startTimer();
     const items = await withRetry(input, () => decodeItems(input.records));
-    if (items === undefined) return { status: "abandoned" };
+    if (items === undefined) return ABANDONED;
     const poison = new Map<string, DeadLetterInput>();
     for (const item of items) if (!item.outcome.ok) poison.set(item.record.offset, letterOf(item, item.outcome));
-    let outcome: BatchOutcome | undefined;
-    try {
-      outcome = (await withRetry(input, () => commit(input, generation, items, poison))) ?? { status: "abandoned" };
-    } catch (error) {
-      if (!(error instanceof ReducerError)) throw error;
-      log.warn(
-        { topic: input.topic, partition: input.partition, error: error.message },
-        "a record was refused (reducer or Postgres); isolating it",
-      );
-      outcome = await isolate(input, generation, items, poison);
-    }
+    const runs = splitAtCatalog(items, (item) => (item.outcome.ok ? item.outcome.event : undefined));
+    const outcome = await commitInOrder(input, generation, runs, poison);
     if (outcome.status === "committed") {
       timer();
       deps.metrics.records.inc({ outcome: "applied" }, outcome.applied);
