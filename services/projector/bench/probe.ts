@@ -48,7 +48,9 @@ if (process.env["PROJECTOR_BENCH_PROBE"] === "1") {
       idleSeconds: (loop?.idle ?? 0) / 1000,
       busySeconds: (loop?.active ?? 0) / 1000,
       gcSeconds: (to.gcMs - (from?.gcMs ?? to.gcMs)) / 1000,
-      phases: Object.fromEntries(Object.entries(to.phases).map(([k, v]) => [k, v - (from?.phases[k] ?? v)] as const)),
+      // A phase no batch had reached by the first mark started from zero (an instance whose first
+      // batch was still loading reported every later phase as 0 when it counted from itself).
+      phases: Object.fromEntries(Object.entries(to.phases).map(([k, v]) => [k, v - (from?.phases[k] ?? 0)] as const)),
     };
     writeSync(2, `${PROBE_PREFIX}${JSON.stringify(report)}\n`);
   });

@@ -23,11 +23,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ensureTestStack } from "@sbs/infra";
 import { createLogger, createPool, writeFigure } from "@sbs/shared";
 import type { Kafka } from "kafkajs";
-import pg from "pg";
+import pg, { type Pool } from "pg";
 import { loadProjectorConfig } from "../src/config.ts";
 import { catalogOf, customerFactsOf, deriveCustomer, foldAll } from "../src/domain/index.ts";
 import { decodeAll, type RawEvent } from "../src/domain/stripe-test-events.ts";
@@ -38,6 +39,7 @@ import { createGeneration } from "../src/store/positions.ts";
 import { FACT_KINDS, STATE_KEY } from "../src/store/tables.ts";
 import { openTestEventLog } from "../src/testing/event-log.ts";
 import { generateHistory } from "../src/testing/history.ts";
+import { type BackendProfile, postgresCpuSeconds, sampleBackends } from "./postgres-profile.ts";
 import { PROBE_PREFIX, type ProbeReport } from "./probe.ts";
 
 const env = process.env;
@@ -240,6 +242,9 @@ interface LivePhase {
   readonly firstCount: number;
   readonly groupMembers: number | undefined;
   readonly instances: readonly InstanceFigures[];
+  /** CPU of every Postgres process in the window (the machine's one server). */
+  readonly postgresCpuSeconds: number | undefined;
+  readonly backends: BackendProfile | undefined;
 }
 
 /**
@@ -254,6 +259,7 @@ async function livePhase(
   processed: () => Promise<number>,
   kafka: Kafka,
   running: Set<ProjectorProcess>,
+  pool: Pool,
 ): Promise<LivePhase> {
   const procs = Array.from({ length: count }, (_, i) =>
     startProjector(count === 1 ? label : `${label}${String.fromCharCode(97 + i)}`, childEnv),
@@ -265,6 +271,8 @@ async function livePhase(
   let firstAt: number | undefined;
   let firstCount = 0;
   let cpuAtFirst: (number | undefined)[] = [];
+  let postgresAtFirst: number | undefined;
+  let stopSampling: (() => Promise<BackendProfile>) | undefined;
   let last = -1;
   let changedAt = performance.now();
   for (;;) {
@@ -281,6 +289,8 @@ async function livePhase(
       firstAt = now;
       firstCount = n;
       cpuAtFirst = procs.map((p) => cpuSecondsOf(p.child.pid));
+      postgresAtFirst = postgresCpuSeconds(CLOCK_TICKS);
+      stopSampling = sampleBackends(pool);
       mark();
     }
     if (n >= EVENTS) break;
@@ -290,6 +300,8 @@ async function livePhase(
   mark();
   if (firstCount >= EVENTS) say(`live, ${label}: the first commit seen already held all events; nothing was timed`);
   const cpuAtEnd = procs.map((p) => cpuSecondsOf(p.child.pid));
+  const postgresAtEnd = postgresCpuSeconds(CLOCK_TICKS);
+  const backends = await stopSampling?.();
   const peaks = procs.map((p) => peakRssMiBOf(p.child.pid));
   const groupMembers = await (async () => {
     const admin = kafka.admin();
@@ -317,7 +329,16 @@ async function livePhase(
       probe: p.probe,
     };
   });
-  return { rate: (EVENTS - firstCount) / seconds, seconds, firstCount, groupMembers, instances };
+  return {
+    rate: (EVENTS - firstCount) / seconds,
+    seconds,
+    firstCount,
+    groupMembers,
+    instances,
+    postgresCpuSeconds:
+      postgresAtEnd === undefined || postgresAtFirst === undefined ? undefined : postgresAtEnd - postgresAtFirst,
+    backends,
+  };
 }
 
 function describeLive(label: string, phase: LivePhase, note = "") {
@@ -341,6 +362,17 @@ function describeLive(label: string, phase: LivePhase, note = "") {
           .join(", ")}`,
       );
   }
+  // The other half of the machine: the server's CPU, and what the projector's connections waited on.
+  const cores = availableParallelism();
+  say(
+    `  postgres: CPU ${fmt(phase.postgresCpuSeconds)} s in the window (${phase.postgresCpuSeconds === undefined ? "n/a" : ((phase.postgresCpuSeconds / phase.seconds) * 100).toFixed(0)} % of one core; the machine has ${cores})`,
+  );
+  if (phase.backends)
+    say(
+      `  postgres: the projector's connections (${phase.backends.connections.toFixed(1)} on average, ${phase.backends.samples} samples): ${phase.backends.shares
+        .map(([state, share]) => `${state} ${share.toFixed(0)} %`)
+        .join(", ")}`,
+    );
 }
 
 /** Records in a topic (sum of high-water marks; the bench's topics are never compacted or trimmed). */
@@ -452,7 +484,7 @@ async function main() {
         .catch(() => ({ rows: [{ n: "0" }] }));
       return Number(rows[0]?.n ?? 0);
     };
-    const one = await livePhase("1", 1, childEnv(), processed(schema), log.kafka, running);
+    const one = await livePhase("1", 1, childEnv(), processed(schema), log.kafka, running, pool);
     describeLive("1 instance", one);
 
     // 2. Live projector, 2 instances in one consumer group, from offset 0 into a fresh schema.
@@ -464,6 +496,7 @@ async function main() {
           processed(schemaTwo),
           log.kafka,
           running,
+          pool,
         )
       : undefined;
     if (two) describeLive("2 instances", two, `, ×${(two.rate / one.rate).toFixed(2)} of 1 instance`);
