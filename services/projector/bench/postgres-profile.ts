@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { Pool } from "pg";
 
-/** CPU seconds (user + system) of every process named `postgres` now; undefined off Linux. */
+/** CPU seconds (user + system) of every process named `postgres`, exited backends included; undefined off Linux. */
 export function postgresCpuSeconds(clockTicks: number): number | undefined {
   let total = 0;
   try {
@@ -18,8 +18,10 @@ export function postgresCpuSeconds(clockTicks: number): number | undefined {
         const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
         const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
         if (name !== "postgres") continue;
+        // utime, stime, and cutime, cstime: the postmaster's share holds the backends that
+        // exited (a pool closes idle connections), which the live processes no longer show.
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        total += (Number(fields[11]) + Number(fields[12])) / clockTicks;
+        total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks;
       } catch {
         // The process exited between the listing and the read.
       }

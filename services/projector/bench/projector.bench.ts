@@ -16,14 +16,16 @@
  * BENCH_PARTITIONS (6). Topics and the Postgres schemas it creates are deleted at the end, except
  * with BENCH_TOPIC=<name>: that topic is filled on the first run and kept, and later runs with the
  * same name and BENCH_* settings skip producing (two minutes of a run). BENCH_TWO=0 skips the
- * 2-instance phase, BENCH_REBUILD=0 the rebuild; BENCH_STALL_SECONDS (180) fails a live phase that
+ * 2-instance phase, BENCH_REBUILD=0 the rebuild; BENCH_CPU_PROFILE=1 profiles the 1-instance
+ * projector and prints its CPU by module and function; BENCH_STALL_SECONDS (180) fails a live phase that
  * commits nothing for that long. FETCH_MAX_BYTES_PER_PARTITION and PARTITIONS_CONCURRENCY are passed
  * to the projector. Peak RSS and CPU time are read from /proc (Linux; elsewhere printed as n/a).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ensureTestStack } from "@sbs/infra";
 import { createLogger, createPool, writeFigure } from "@sbs/shared";
@@ -39,6 +41,7 @@ import { createGeneration } from "../src/store/positions.ts";
 import { FACT_KINDS, STATE_KEY } from "../src/store/tables.ts";
 import { openTestEventLog } from "../src/testing/event-log.ts";
 import { generateHistory } from "../src/testing/history.ts";
+import { readCpuProfile, summarise } from "./cpu-profile.ts";
 import { type BackendProfile, postgresCpuSeconds, sampleBackends } from "./postgres-profile.ts";
 import { PROBE_PREFIX, type ProbeReport } from "./probe.ts";
 
@@ -60,6 +63,10 @@ const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 const PROBE_URL = pathToFileURL(fileURLToPath(new URL("./probe.ts", import.meta.url))).href;
 // As the start script (and `pnpm start`) runs the projector; the probe only listens for SIGUSR2 and exit.
 const PROJECTOR_ARGS = ["--max-semi-space-size=64", "--import", "tsx", "--import", PROBE_URL, "src/main.ts"];
+// BENCH_CPU_PROFILE=1: the 1-instance projector runs under V8's sampling profiler (slower by the
+// profiler's overhead: compare its figures only with a run that also profiled) and the bench
+// prints where its thread's CPU went.
+const CPU_PROFILE = env["BENCH_CPU_PROFILE"] === "1";
 const say = (line: string) => console.error(`[bench] ${line}`);
 const figure = (
   name: string,
@@ -161,8 +168,9 @@ interface ProjectorProcess {
   probe: ProbeReport | undefined;
 }
 
-function startProjector(name: string, childEnv: NodeJS.ProcessEnv): ProjectorProcess {
-  const child = spawn(process.execPath, PROJECTOR_ARGS, {
+function startProjector(name: string, childEnv: NodeJS.ProcessEnv, profileDir?: string): ProjectorProcess {
+  const profiling = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const child = spawn(process.execPath, [...profiling, ...PROJECTOR_ARGS], {
     cwd: PACKAGE_DIR,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -260,9 +268,10 @@ async function livePhase(
   kafka: Kafka,
   running: Set<ProjectorProcess>,
   pool: Pool,
+  profileDir?: string,
 ): Promise<LivePhase> {
   const procs = Array.from({ length: count }, (_, i) =>
-    startProjector(count === 1 ? label : `${label}${String.fromCharCode(97 + i)}`, childEnv),
+    startProjector(count === 1 ? label : `${label}${String.fromCharCode(97 + i)}`, childEnv, profileDir),
   );
   for (const p of procs) running.add(p);
   const mark = () => {
@@ -339,6 +348,23 @@ async function livePhase(
       postgresAtEnd === undefined || postgresAtFirst === undefined ? undefined : postgresAtEnd - postgresAtFirst,
     backends,
   };
+}
+
+/** The profiled projector's CPU by module and by function (self time, whole process). */
+function describeCpuProfile(dir: string, pid: number | undefined) {
+  const file = readdirSync(dir).find((f) => f.includes(`.${pid}.`) && f.endsWith(".cpuprofile"));
+  if (file === undefined) {
+    say(`  CPU profile: none written in ${dir} (the projector did not exit normally)`);
+    return;
+  }
+  const summary = summarise(readCpuProfile(join(dir, file)));
+  const list = (rows: readonly (readonly [string, number])[]) =>
+    rows
+      .map(([name, s]) => `${name} ${s.toFixed(1)} s (${((s / summary.totalSeconds) * 100).toFixed(0)} %)`)
+      .join("; ");
+  say(`  CPU profile (${join(dir, file)}), ${summary.totalSeconds.toFixed(1)} s on the thread, whole process:`);
+  say(`    by module: ${list(summary.byModule)}`);
+  say(`    by function: ${list(summary.byFunction)}`);
 }
 
 function describeLive(label: string, phase: LivePhase, note = "") {
@@ -484,8 +510,10 @@ async function main() {
         .catch(() => ({ rows: [{ n: "0" }] }));
       return Number(rows[0]?.n ?? 0);
     };
-    const one = await livePhase("1", 1, childEnv(), processed(schema), log.kafka, running, pool);
+    const profileDir = CPU_PROFILE ? mkdtempSync(join(tmpdir(), "projector-cpu-")) : undefined;
+    const one = await livePhase("1", 1, childEnv(), processed(schema), log.kafka, running, pool, profileDir);
     describeLive("1 instance", one);
+    if (profileDir !== undefined) describeCpuProfile(profileDir, one.instances[0]?.pid);
 
     // 2. Live projector, 2 instances in one consumer group, from offset 0 into a fresh schema.
     const two = TWO
