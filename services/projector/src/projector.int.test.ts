@@ -45,6 +45,7 @@ describe("migrations", () => {
       "0007_connector_attributes",
       "0008_partition_parallel",
       "0009_derive_request_append_only",
+      "0010_catalog_request",
     ]);
     expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([]);
     const { rows } = await world.pool.query<{ view: boolean; table: boolean }>(

@@ -7,11 +7,11 @@ import { applyMrrHistory } from "../mrr-history/apply-history.ts";
 import { type ApplyScope, applyEvents, ReducerError } from "../projection/apply-events.ts";
 import { postgresProjectionStore } from "../projection/projection-store.ts";
 import { advanceOffset, livePointer, nextOffset } from "../store/positions.ts";
-import { lockBatch, requestCharges, type SlotCounts, takeRequests } from "../store/slots.ts";
+import { lockBatch, requestCatalog, requestCharges, type SlotCounts, takeRequests } from "../store/slots.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
 import { recordFingerprint } from "./record-fingerprint.ts";
-import { changesSharedCatalog, localTo, NOBODY, requestForeign, splitAtCatalog } from "./slot-scope.ts";
+import { localTo, requestForeign } from "./slot-scope.ts";
 import { deterministicSqlState } from "./sql-errors.ts";
 
 export interface SourceRecord {
@@ -93,10 +93,9 @@ interface Item {
 /**
  * One partition's batch, end to end (patterns 2 and 4): decode every record, publish the poison
  * ones to the DLQ (awaiting the ack), then apply the good events and advance the stored offset in
- * one Postgres transaction per run (a run of shared-catalog changes commits apart, under the
- * exclusive lock: `splitAtCatalog`). Records below the stored offset are skipped (>=, offsets may
- * be sparse). Transient failures retry a run with backoff, forever, never dead-lettering; a
- * reducer exception reprocesses the run record by record to find the culprit.
+ * one Postgres transaction. Records below the stored offset are skipped (>=, offsets may be
+ * sparse). Transient failures retry the batch with backoff, forever, never dead-lettering; a
+ * reducer exception reprocesses the batch record by record to find the culprit.
  */
 export function createBatchProcessor(deps: BatchProcessorDeps) {
   const log = deps.logger.child({ component: "batch" });
@@ -184,13 +183,12 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     await deps.deadLetters.publish(input.topic, input.partition, letters);
     const slots = await deps.slots(generation);
     const slot = input.partition < slots ? input.partition : null;
-    const exclusive = changesSharedCatalog(items.flatMap((i) => (i.outcome.ok ? [i.outcome.event] : [])));
 
     const { client, release } = await checkout(deps.pool);
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      await lockBatch(client, at, slot, exclusive, deps.synchronousCommit);
+      await lockBatch(client, at, slot, deps.synchronousCommit);
       if (deps.followPointer) {
         const live = await livePointer(client);
         if (live !== generation) {
@@ -243,11 +241,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         if (poison.has(item.record.offset) || !item.outcome.ok) deadLettered++;
         else events.push(item.outcome.event);
       }
-      // Customers other batches asked this slot to derive again, and which customers are ours. A
-      // catalog change derives nobody under its exclusive lock: its slot-local transactions will.
-      const scope: ApplyScope = exclusive
-        ? { locality: NOBODY, also: [] }
-        : { locality: localTo(slot, slots), also: slot === null ? [] : await takeRequests(client, generation, slot) };
+      // Customers other batches asked this slot to derive again, and which customers are ours.
+      // Customers referencing a catalog entry this batch changes are asked for by the supervisor
+      // once every transaction open beside this one has ended (README "Partition-parallel writes").
+      const scope: ApplyScope = {
+        locality: localTo(slot, slots),
+        also: slot === null ? [] : await takeRequests(client, generation, slot),
+        catalogReferences: "defer",
+      };
       const result = await applyEvents(
         postgresProjectionStore(client, generation),
         events,
@@ -258,6 +259,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       const history = await applyMrrHistory(client, generation, events, deps.readModel, scope);
       await requestForeign(client, generation, slots, [result.foreign, history.foreign]);
       await requestCharges(client, generation, result.orphanCharges);
+      await requestCatalog(client, generation, result.changedCatalog);
       const next = BigInt(last.record.offset) + 1n;
       await advanceOffset(
         client,
@@ -367,8 +369,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     if (items === undefined) return ABANDONED;
     const poison = new Map<string, DeadLetterInput>();
     for (const item of items) if (!item.outcome.ok) poison.set(item.record.offset, letterOf(item, item.outcome));
-    const runs = splitAtCatalog(items, (item) => (item.outcome.ok ? item.outcome.event : undefined));
-    const outcome = await commitInOrder(input, generation, runs, poison);
+    const outcome = await commitRun(input, generation, items, poison);
     if (outcome.status === "committed") {
       timer();
       deps.metrics.records.inc({ outcome: "applied" }, outcome.applied);

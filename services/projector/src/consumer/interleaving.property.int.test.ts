@@ -2,12 +2,13 @@ import { routingKeyOf } from "@sbs/ingest/routing";
 import { createPool, migrate, partitionOfKey } from "@sbs/shared";
 import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import fc from "fast-check";
-import type { Pool, PoolClient } from "pg";
+import type { Pool } from "pg";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_READ_MODEL_OPTIONS } from "../domain/index.ts";
 import type { RawEvent } from "../domain/stripe-test-events.ts";
 import { createProjectorMetrics } from "../metrics.ts";
 import { MIGRATIONS_DIR } from "../runtime.ts";
+import { type CommitFault, hookCommits } from "../testing/commit-hook.ts";
 import { generateHistory } from "../testing/history.ts";
 import { silent } from "../testing/int-setup.ts";
 import { decodeJsonRecord } from "../testing/json-record-decoder.ts";
@@ -45,24 +46,13 @@ function partitioned(history: readonly RawEvent[]): SourceRecord[][] {
   return logs;
 }
 
-type Fault = "none" | "abort-before-commit" | "lose-commit-ack";
-
-/**
- * Every COMMIT on the pool's connections takes the next fault of the list (then none): an abort
- * rolls back instead and fails as a lost connection would; a lost acknowledgement commits and
- * then fails, so the processor retries a batch that is already stored.
- */
-function injectCommitFaults(pool: Pool, faults: Fault[]): { enabled: boolean; injected: number } {
+/** Every COMMIT takes the next fault of the list (then none) while enabled. */
+function injectCommitFaults(pool: Pool, faults: CommitFault[]): { enabled: boolean; injected: number } {
   const state = { enabled: true, injected: 0 };
-  pool.on("connect", (client: PoolClient) => {
-    const query = client.query.bind(client) as (text: string) => Promise<unknown>;
-    (client as unknown as { query: unknown }).query = async (...args: unknown[]) => {
-      const fault = args[0] === "COMMIT" && state.enabled ? (faults.shift() ?? "none") : "none";
-      if (fault === "none") return (query as (...a: unknown[]) => Promise<unknown>)(...args);
-      state.injected++;
-      await query(fault === "abort-before-commit" ? "ROLLBACK" : "COMMIT");
-      throw Object.assign(new Error(`injected: ${fault}`), { code: "08006" });
-    };
+  hookCommits(pool, async () => {
+    const fault = state.enabled ? (faults.shift() ?? "none") : "none";
+    if (fault !== "none") state.injected++;
+    return fault;
   });
   return state;
 }
@@ -83,7 +73,7 @@ const scenario = fc.record({
   seed: fc.integer({ min: 1, max: 1_000_000 }),
   batchSizes: fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }),
   schedule: fc.array(step, { maxLength: 60 }),
-  faults: fc.array(fc.constantFrom<Fault>("none", "none", "abort-before-commit", "lose-commit-ack"), {
+  faults: fc.array(fc.constantFrom<CommitFault>("none", "none", "abort-before-commit", "lose-commit-ack"), {
     maxLength: 40,
   }),
 });

@@ -103,9 +103,9 @@ export async function applyMrrHistory(
   }
   await writeHistories(db, generation, changed);
   for (const [id, account] of customerObjects) affect(id, account);
-  // Shared catalog entries change under the generation's exclusive lock (everyone is local); a
-  // discount's customers are its own customer's.
-  for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, soleAccount(catalogAccounts));
+  // Deferred: the supervisor asks for the referencing histories once concurrent writers ended.
+  if (scope.catalogReferences === "derive")
+    for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, soleAccount(catalogAccounts));
   if (affected.size === 0) return { ...none, foreign };
 
   // 2. Everything the affected customers' histories need.

@@ -56,9 +56,17 @@ export interface ApplyScope {
   readonly locality: Locality;
   /** Customers to derive again besides those the events affect (requests taken from the mailbox). */
   readonly also: readonly string[];
+  /**
+   * What a changed catalog entry (product, price, coupon, discount) does to the customers that
+   * reference it. `derive`: they are affected here (the transaction holds the generation
+   * exclusively, so every reference is committed and visible). `defer`: nothing here; the
+   * caller records the entries (`ApplyResult.changedCatalog`) and the supervisor asks their
+   * slots later, once every transaction open beside this one has ended (slots.ts).
+   */
+  readonly catalogReferences: "derive" | "defer";
 }
 
-export const WHOLE_GENERATION: ApplyScope = { locality: EVERYWHERE, also: [] };
+export const WHOLE_GENERATION: ApplyScope = { locality: EVERYWHERE, also: [], catalogReferences: "derive" };
 
 /**
  * The customers a batch affects, split by its scope: `affected` (the scope's requested ones and
@@ -88,6 +96,8 @@ export interface ApplyResult {
   readonly foreign: ReadonlyMap<string, string | null>;
   /** Charges of changed refunds and disputes that no stored fact knows yet (charge id → account). */
   readonly orphanCharges: ReadonlyMap<string, string | null>;
+  /** Catalog entries this batch changed (`kind:id` → account), with `catalogReferences: "defer"`. */
+  readonly changedCatalog: ReadonlyMap<string, string | null>;
 }
 
 const NOTHING: ApplyResult = {
@@ -97,6 +107,7 @@ const NOTHING: ApplyResult = {
   customersFailed: 0,
   foreign: new Map(),
   orphanCharges: new Map(),
+  changedCatalog: new Map(),
 };
 
 /** How a customer's read model is derived (the domain's; tests pass one that fails on purpose). */
@@ -183,8 +194,7 @@ export async function applyEvents(
   // Local customers to derive here; the others are requested from the slot that guards them.
   const { affected, foreign, affect } = affectedIn(scope);
   const chargesOfChanged = new Map<string, string | null>();
-  const changedCatalog: string[] = [];
-  const catalogAccounts = new Set<string | null>();
+  const changedCatalog = new Map<string, string | null>();
   let factsWritten = 0;
   for (const [kind, ids] of touched) {
     const key = STATE_KEY[kind];
@@ -203,8 +213,7 @@ export async function applyEvents(
         for (const charge of [ownerOf(before, "charge"), ownerOf(after, "charge")])
           if (charge) chargesOfChanged.set(charge, account);
       } else if (isCatalogKind(kind)) {
-        changedCatalog.push(`${kind}:${id}`);
-        catalogAccounts.add(account);
+        changedCatalog.set(`${kind}:${id}`, account);
       }
     }
     if (rows.length > 0) writes.set(kind, rows);
@@ -228,11 +237,10 @@ export async function applyEvents(
     if (owner) affect(owner, account);
   }
   phase("2 diff");
-  if (changedCatalog.length > 0) {
-    // Shared catalog entries are written under the generation's exclusive lock (every customer is
-    // local then); a discount belongs to one customer, whose slot guards it.
-    const account = soleAccount(catalogAccounts);
-    for (const id of await store.customersReferencing(changedCatalog)) affect(id, account);
+  if (changedCatalog.size > 0 && scope.catalogReferences === "derive") {
+    // The whole generation is this transaction's: every customer is local, every reference visible.
+    const account = soleAccount(new Set(changedCatalog.values()));
+    for (const id of await store.customersReferencing([...changedCatalog.keys()])) affect(id, account);
   }
   phase("2 customersReferencing");
 
@@ -337,5 +345,6 @@ export async function applyEvents(
     customersFailed: failed.size,
     foreign,
     orphanCharges,
+    changedCatalog: scope.catalogReferences === "defer" ? changedCatalog : new Map(),
   };
 }

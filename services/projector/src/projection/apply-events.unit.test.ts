@@ -8,10 +8,10 @@ import {
   readModels,
   toReadModelRow,
 } from "../domain/index.ts";
-import { customer, decodeAll, event, product, subscription } from "../domain/stripe-test-events.ts";
+import { customer, decodeAll, event, price, product, subscription } from "../domain/stripe-test-events.ts";
 import { generateHistory } from "../testing/history.ts";
 import { createMemoryProjectionStore } from "../testing/memory-projection-store.ts";
-import { applyEvents } from "./apply-events.ts";
+import { applyEvents, EVERYWHERE } from "./apply-events.ts";
 
 const rowsOf = (models: Iterable<{ model: Parameters<typeof toReadModelRow>[0] }>) =>
   [...models].map((w) => toReadModelRow(w.model)).sort((a, b) => (a.customer_id < b.customer_id ? -1 : 1));
@@ -64,7 +64,51 @@ describe("incremental fold against a store", () => {
       customersFailed: 0,
       foreign: new Map(),
       orphanCharges: new Map(),
+      changedCatalog: new Map(),
     });
+  });
+});
+
+describe("catalog references deferred (a live batch: the supervisor asks for them later)", () => {
+  it("derives no referencing customer and returns the changed entry with its account", async () => {
+    const { store, rows } = createMemoryProjectionStore();
+    const T = 1_700_000_000;
+    await applyEvents(
+      store,
+      decodeAll([
+        event("customer.created", T, customer("cus_d")),
+        event(
+          "customer.subscription.created",
+          T + 1,
+          subscription({ id: "sub_d", customer: "cus_d", items: [{ id: "price_d", unit_amount: 900 }] }),
+        ),
+      ]),
+    );
+    const before = rowsOf(rows.values());
+    expect(before).toEqual([
+      expect.objectContaining({ customer_id: "cus_d", plan_name: expect.not.stringMatching(/^Pro$/) }),
+    ]);
+    const renamed = decodeAll([
+      {
+        ...event("price.updated", T + 2, price({ id: "price_d", unit_amount: 900, nickname: "Pro" })),
+        account: "acct_1",
+      },
+    ]);
+    const result = await applyEvents(store, renamed, undefined, undefined, {
+      locality: EVERYWHERE,
+      also: [],
+      catalogReferences: "defer",
+    });
+    expect(result).toMatchObject({ factsWritten: 1, customersDerived: 0 });
+    expect(result.changedCatalog).toEqual(new Map([["price:price_d", "acct_1"]]));
+    expect(rowsOf(rows.values())).toEqual(before);
+    // Derived on request (as a slot does with the supervisor's derive requests), it sees the change.
+    await applyEvents(store, [], undefined, undefined, {
+      locality: EVERYWHERE,
+      also: ["cus_d"],
+      catalogReferences: "defer",
+    });
+    expect(rowsOf(rows.values())).toEqual([expect.objectContaining({ customer_id: "cus_d", plan_name: "Pro" })]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { partitionOfKey, recordKey } from "@sbs/shared";
+import { inTransaction, partitionOfKey, recordKey } from "@sbs/shared";
 import type { ClientBase, Pool } from "pg";
 
 /**
@@ -62,19 +62,18 @@ const slotLock = (slot: string, fn = "pg_advisory_xact_lock") =>
 
 /**
  * A batch's locks, in the one order every transaction takes them (generation, position, slot),
- * in one statement: the generation shared (exclusive when the batch changes shared catalog
- * entries, which any customer's derivation may read), the partition's position (a zombie owner
- * waits, then finds the position moved), and the slot of the partition's customers (none for a
- * partition beyond the generation's slots: its customers are then all requested from their slots).
+ * in one statement, before it reads anything: the generation shared (erasure and a rebuild's bulk
+ * load take it exclusively), the partition's position (a zombie owner waits, then finds the
+ * position moved), and the slot of the partition's customers (none for a partition beyond the
+ * generation's slots: its customers are then all requested from their slots).
  */
 export async function lockBatch(
   db: ClientBase,
   at: { readonly generation: number; readonly topic: string; readonly partition: number },
   slot: number | null,
-  exclusive: boolean,
   synchronousCommit: boolean,
 ): Promise<void> {
-  const locks = [generationLock(exclusive), positionLock("$3", "$4::text")];
+  const locks = [generationLock(false), positionLock("$3", "$4::text")];
   const params: unknown[] = [at.generation, synchronousCommit ? "on" : "off", at.topic, at.partition];
   if (slot !== null) {
     params.push(slot);
@@ -165,13 +164,61 @@ export async function resolveChargeRequests(db: ClientBase, generation: number, 
   return requests.length;
 }
 
+/** Catalog entries (`kind:id` → account) a transaction changed, for `resolveCatalogRequests`. */
+export async function requestCatalog(
+  db: ClientBase,
+  generation: number,
+  refs: ReadonlyMap<string, string | null>,
+): Promise<void> {
+  if (refs.size === 0) return;
+  await db.query(
+    `INSERT INTO catalog_request (generation, ref, account)
+     SELECT $1, x.ref, x.account FROM unnest($2::text[], $3::text[]) AS x(ref, account)`,
+    [generation, [...refs.keys()], [...refs.values()]],
+  );
+}
+
+/** The catalog requests committed so far (their ids), oldest first. */
+export async function pendingCatalogRequests(db: Pool | ClientBase, generation: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    "SELECT id::text FROM catalog_request WHERE generation = $1 ORDER BY id LIMIT 10000",
+    [generation],
+  );
+  return rows.map((r) => r.id);
+}
+
 /**
- * Cross-partition work not done yet: derive requests, and charge requests whose charge is known
+ * Waits until every transaction that held a slot's lock when this was called has ended: each
+ * slot's lock is taken and released in turn, in a transaction of its own (holding one while
+ * waiting for the next would stall that slot's batches). Every derivation runs under its
+ * customer's slot lock, taken before it reads anything.
+ */
+export async function awaitSlotHolders(pool: Pool, generation: number, slots: number): Promise<void> {
+  for (let slot = 0; slot < slots; slot++)
+    await inTransaction(pool, (client) => client.query(`SELECT ${slotLock("$2::text")}`, [generation, slot]));
+}
+
+/** Claims catalog requests by id (another instance may claim them first): their entries and accounts. */
+export async function takeCatalogRequests(
+  db: ClientBase,
+  generation: number,
+  ids: readonly string[],
+): Promise<Map<string, string | null>> {
+  const { rows } = await db.query<{ ref: string; account: string | null }>(
+    "DELETE FROM catalog_request WHERE generation = $1 AND id = ANY($2::bigint[]) RETURNING ref, account",
+    [generation, ids],
+  );
+  return new Map(rows.map((r) => [r.ref, r.account]));
+}
+
+/**
+ * Cross-partition work not done yet: derive requests, catalog requests, and charge requests whose charge is known
  * (one whose charge never came waits harmlessly). Zero once the generation is quiescent.
  */
 export async function mailboxBacklog(db: Pool | ClientBase, generation: number): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `SELECT ((SELECT count(*) FROM derive_request WHERE generation = $1)
+      + (SELECT count(*) FROM catalog_request WHERE generation = $1)
       + (SELECT count(*) FROM charge_request r JOIN fact_charge f ON f.generation = r.generation AND f.id = r.charge_id
          WHERE r.generation = $1))::int AS n`,
     [generation],
