@@ -11,7 +11,8 @@
  *      baseline the 1 GiB target), and the bench process's own peak (it holds the generated history);
  *   4. the time to rebuild a generation from the whole topic (target < 90 s for 1M events), in process.
  * The live phases are timed from the first commit seen to all events committed (`processed_offset`
- * of generation 1); the window includes the group's rebalances, as a start of two instances would.
+ * of generation 1) and the mailboxes empty (derive and catalog requests: the customers reached
+ * across partitions derived too); the window includes the group's rebalances, as a start of two instances would.
  * Run: `pnpm --filter @sbs/projector bench`. BENCH_EVENTS (1000000), BENCH_CUSTOMERS (100000),
  * BENCH_PARTITIONS (6). Topics and the Postgres schemas it creates are deleted at the end, except
  * with BENCH_TOPIC=<name>: that topic is filled on the first run and kept, and later runs with the
@@ -264,7 +265,7 @@ async function livePhase(
   label: string,
   count: number,
   childEnv: NodeJS.ProcessEnv,
-  processed: () => Promise<number>,
+  processed: () => Promise<{ readonly committed: number; readonly waiting: number }>,
   kafka: Kafka,
   running: Set<ProjectorProcess>,
   pool: Pool,
@@ -282,14 +283,14 @@ async function livePhase(
   let cpuAtFirst: (number | undefined)[] = [];
   let postgresAtFirst: number | undefined;
   let stopSampling: (() => Promise<BackendProfile>) | undefined;
-  let last = -1;
+  let last = "";
   let changedAt = performance.now();
   for (;;) {
     for (const p of procs) if (p.failure) throw new Error(p.failure);
-    const n = await processed();
+    const { committed: n, waiting } = await processed();
     const now = performance.now();
-    if (n !== last) {
-      last = n;
+    if (`${n}/${waiting}` !== last) {
+      last = `${n}/${waiting}`;
       changedAt = now;
     } else if (now - changedAt > STALL_MS) {
       throw new Error(`live, ${label}: nothing committed for ${STALL_MS / 1000} s (${n} of ${EVENTS} events)`);
@@ -302,7 +303,9 @@ async function livePhase(
       stopSampling = sampleBackends(pool);
       mark();
     }
-    if (n >= EVENTS) break;
+    // Done when every event is committed and no cross-partition request waits (the customers a
+    // refund, dispute or catalog change reached through the mailboxes are derived).
+    if (n >= EVENTS && waiting === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - (firstAt ?? performance.now())) / 1000;
@@ -504,11 +507,12 @@ async function main() {
     // 1. Live projector, 1 instance (its own process): topic → committed Postgres state.
     const processed = (inSchema: string) => async () => {
       const { rows } = await pool
-        .query<{ n: string }>(
-          `SELECT COALESCE(sum(next_offset), 0) AS n FROM ${inSchema}.processed_offset WHERE generation = 1`,
+        .query<{ n: string; waiting: string }>(
+          `SELECT (SELECT COALESCE(sum(next_offset), 0) FROM ${inSchema}.processed_offset WHERE generation = 1) AS n,
+                  (SELECT count(*) FROM ${inSchema}.derive_request) + (SELECT count(*) FROM ${inSchema}.catalog_request) AS waiting`,
         )
-        .catch(() => ({ rows: [{ n: "0" }] }));
-      return Number(rows[0]?.n ?? 0);
+        .catch(() => ({ rows: [{ n: "0", waiting: "1" }] }));
+      return { committed: Number(rows[0]?.n ?? 0), waiting: Number(rows[0]?.waiting ?? 1) };
     };
     const profileDir = CPU_PROFILE ? mkdtempSync(join(tmpdir(), "projector-cpu-")) : undefined;
     const one = await livePhase("1", 1, childEnv(), processed(schema), log.kafka, running, pool, profileDir);
