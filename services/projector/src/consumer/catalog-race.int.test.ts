@@ -3,16 +3,13 @@ import { createPool, migrate, partitionOfKey } from "@sbs/shared";
 import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import type { Pool } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DEFAULT_READ_MODEL_OPTIONS, decodeEvent } from "../domain/index.ts";
 import { customer, event, price, type RawEvent, subscription } from "../domain/stripe-test-events.ts";
-import { createProjectorMetrics } from "../metrics.ts";
 import { MIGRATIONS_DIR } from "../runtime.ts";
 import { hookCommits } from "../testing/commit-hook.ts";
+import { inProcessPipeline } from "../testing/in-process-pipeline.ts";
 import { silent } from "../testing/int-setup.ts";
 import { foldedRows, viewRows } from "../testing/projection-rows.ts";
-import { createBatchProcessor, type SourceRecord } from "./batch-processor.ts";
-import type { RecordOutcome } from "./decode-record.ts";
-import { createMailboxDrain } from "./mailbox-drain.ts";
+import type { SourceRecord } from "./batch-processor.ts";
 
 /**
  * Catalog changes against the race the catalog requests exist for (README "Partition-parallel
@@ -52,33 +49,11 @@ afterEach(async () => {
   await drop?.();
 });
 
-const decode = async (value: Buffer | null): Promise<RecordOutcome> => {
-  const decoded = decodeEvent(JSON.parse(String(value)));
-  return decoded.ok ? { ok: true, event: decoded.event } : { ok: false, errorClass: "invalid_event", reason: "bad" };
-};
-
 const keyOf = (raw: RawEvent) => routingKeyOf({ data: raw.data } as Parameters<typeof routingKeyOf>[0]) as string;
 const partitionOf = (raw: RawEvent) => partitionOfKey(keyOf(raw), PARTITIONS);
 
 function pipeline() {
-  const common = {
-    pool,
-    metrics: createProjectorMetrics(),
-    logger: silent,
-    readModel: DEFAULT_READ_MODEL_OPTIONS,
-    synchronousCommit: false,
-    slots: async () => PARTITIONS,
-  };
-  const processor = createBatchProcessor({
-    ...common,
-    decode,
-    deadLetters: { publish: async () => {} },
-    generation: () => 1,
-    followPointer: true,
-    attempts: 2,
-    retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    logStartOffset: async () => 0n,
-  });
+  const { processor, drain } = inProcessPipeline(pool, { partitions: PARTITIONS, generation: 1, retryMs: 5 });
   const offsets = new Map<number, number>();
   /** One batch of events that all live in one partition, at that partition's next offsets. */
   const run = async (events: readonly RawEvent[]) => {
@@ -98,7 +73,7 @@ function pipeline() {
     });
     expect(outcome).toMatchObject({ status: "committed", applied: records.length });
   };
-  return { run, drain: createMailboxDrain(common) };
+  return { run, drain };
 }
 
 /**

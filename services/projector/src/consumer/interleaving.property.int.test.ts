@@ -4,17 +4,14 @@ import { isolatedSchema, testStack } from "@sbs/shared/testing";
 import fc from "fast-check";
 import type { Pool } from "pg";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_READ_MODEL_OPTIONS } from "../domain/index.ts";
 import type { RawEvent } from "../domain/stripe-test-events.ts";
-import { createProjectorMetrics } from "../metrics.ts";
 import { MIGRATIONS_DIR } from "../runtime.ts";
 import { type CommitFault, hookCommits } from "../testing/commit-hook.ts";
 import { generateHistory } from "../testing/history.ts";
+import { inProcessPipeline } from "../testing/in-process-pipeline.ts";
 import { silent } from "../testing/int-setup.ts";
-import { decodeJsonRecord } from "../testing/json-record-decoder.ts";
 import { accounted, foldedRows, offlineMonthlyRows, viewMonthlyRows, viewRows } from "../testing/projection-rows.ts";
-import { type BatchInput, createBatchProcessor, type SourceRecord } from "./batch-processor.ts";
-import { createMailboxDrain } from "./mailbox-drain.ts";
+import type { BatchInput, SourceRecord } from "./batch-processor.ts";
 
 /**
  * Issue #15's property, against a real Postgres: however the batches of different partitions
@@ -89,25 +86,11 @@ async function run(input: Scenario, runIndex: number) {
   try {
     await migrate({ url, dir: MIGRATIONS_DIR, schema, logger: silent });
     const faults = injectCommitFaults(pool, [...input.faults]);
-    const common = {
-      pool,
-      metrics: createProjectorMetrics(),
-      logger: silent,
-      readModel: DEFAULT_READ_MODEL_OPTIONS,
-      synchronousCommit: false,
-      slots: async () => PARTITIONS,
-    };
-    const processor = createBatchProcessor({
-      ...common,
-      decode: decodeJsonRecord,
-      deadLetters: { publish: async () => {} },
-      generation: () => GENERATION,
-      followPointer: true,
-      attempts: 2,
-      retry: { baseDelayMs: 1, maxDelayMs: 5 },
-      logStartOffset: async () => 0n,
+    const { processor, drain } = inProcessPipeline(pool, {
+      partitions: PARTITIONS,
+      generation: GENERATION,
+      retryMs: 1,
     });
-    const drain = createMailboxDrain(common);
 
     // Per partition: where its next batch starts, and where its previous one started.
     const next = logs.map(() => 0);
