@@ -323,12 +323,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
             { topic: input.topic, partition: input.partition, error: error.message },
             "a record was refused (reducer or Postgres); isolating it",
           );
-          return commitInOrder(
-            input,
-            generation,
-            run.map((item) => [item]),
-            poison,
-          );
+          return isolate(input, generation, run, poison);
         }
         if (attempt >= deps.attempts) {
           const errorClass = error instanceof DataRejected ? "database_rejected" : "reducer";
@@ -338,19 +333,19 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     }
   };
 
-  /** Runs commit one after the other; the first that does not commit ends the batch (positions say where). */
-  const commitInOrder = async (
+  /** One record per transaction, in order; the first that does not commit ends the batch (positions say where). */
+  const isolate = async (
     input: BatchInput,
     generation: number,
-    runs: readonly (readonly Item[])[],
+    items: readonly Item[],
     poison: Map<string, DeadLetterInput>,
   ): Promise<BatchOutcome> => {
     let total: BatchOutcome = ABANDONED;
     let applied = 0;
     let deadLettered = 0;
     let skipped = 0;
-    for (const run of runs) {
-      const outcome = await commitRun(input, generation, run, poison);
+    for (const item of items) {
+      const outcome = await commitRun(input, generation, [item], poison);
       if (outcome.status !== "committed") return outcome;
       applied += outcome.applied;
       deadLettered += outcome.deadLettered;
