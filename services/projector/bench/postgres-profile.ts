@@ -5,20 +5,26 @@
  * is waiting for one of these: the server running SQL, a lock, the WAL, or nothing at all (the
  * connection is idle in its transaction while JavaScript runs, or not in a transaction).
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Pool } from "pg";
-import { procStat } from "./proc-stat.ts";
 
 /** CPU seconds (user + system) of every process named `postgres`, exited backends included; undefined off Linux. */
-export function postgresCpuSeconds(): number | undefined {
+export function postgresCpuSeconds(clockTicks: number): number | undefined {
   let total = 0;
   try {
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
-      const stat = procStat(entry); // undefined: the process exited between the listing and the read
-      // The postmaster's children times hold the backends that exited (a pool closes idle
-      // connections), which the live processes no longer show.
-      if (stat?.name === "postgres") total += stat.cpuSeconds + stat.childrenCpuSeconds;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        if (name !== "postgres") continue;
+        // utime, stime, and cutime, cstime: the postmaster's share holds the backends that
+        // exited (a pool closes idle connections), which the live processes no longer show.
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks;
+      } catch {
+        // The process exited between the listing and the read.
+      }
     }
   } catch {
     return undefined;

@@ -22,9 +22,9 @@
  * commits nothing for that long. FETCH_MAX_BYTES_PER_PARTITION and PARTITIONS_CONCURRENCY are passed
  * to the projector. Peak RSS and CPU time are read from /proc (Linux; elsewhere printed as n/a).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -39,14 +39,12 @@ import { runRebuild } from "../src/rebuild.ts";
 import { writeProjections } from "../src/store/customer-store.ts";
 import { writeFacts } from "../src/store/fact-store.ts";
 import { createGeneration } from "../src/store/positions.ts";
-import { mailboxBacklog } from "../src/store/slots.ts";
 import { FACT_KINDS, STATE_KEY } from "../src/store/tables.ts";
 import { openTestEventLog } from "../src/testing/event-log.ts";
 import { generateHistory } from "../src/testing/history.ts";
 import { readCpuProfile, summarise } from "./cpu-profile.ts";
 import { type BackendProfile, postgresCpuSeconds, sampleBackends } from "./postgres-profile.ts";
 import { PROBE_PREFIX, type ProbeReport } from "./probe.ts";
-import { cpuSecondsOf, peakRssMiBOf } from "./proc-stat.ts";
 
 const env = process.env;
 const EVENTS = Number(env["BENCH_EVENTS"] ?? 1_000_000);
@@ -125,6 +123,36 @@ async function measureCeiling(pool: pg.Pool, history: readonly RawEvent[]): Prom
     `ceiling: ${factRows} fact rows + ${rows.length} customer rows upserted in ${ceilingSeconds.toFixed(1)} s (${Math.round(ceilingRate)} events/s equivalent)`,
   );
   return ceilingRate;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, seconds) of a process so far, from /proc/<pid>/stat; undefined off Linux. */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peak resident set (VmHWM, MiB) of a live process so far, from /proc/<pid>/status; undefined off Linux. */
+function peakRssMiBOf(pid: number | undefined): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined ? "n/a" : n.toFixed(digits));
@@ -271,7 +299,7 @@ async function livePhase(
       firstAt = now;
       firstCount = n;
       cpuAtFirst = procs.map((p) => cpuSecondsOf(p.child.pid));
-      postgresAtFirst = postgresCpuSeconds();
+      postgresAtFirst = postgresCpuSeconds(CLOCK_TICKS);
       stopSampling = sampleBackends(pool);
       mark();
     }
@@ -284,7 +312,7 @@ async function livePhase(
   mark();
   if (firstCount >= EVENTS) say(`live, ${label}: the first commit seen already held all events; nothing was timed`);
   const cpuAtEnd = procs.map((p) => cpuSecondsOf(p.child.pid));
-  const postgresAtEnd = postgresCpuSeconds();
+  const postgresAtEnd = postgresCpuSeconds(CLOCK_TICKS);
   const backends = await stopSampling?.();
   const peaks = procs.map((p) => peakRssMiBOf(p.child.pid));
   const groupMembers = await (async () => {
@@ -426,7 +454,6 @@ async function main() {
     PROJECTOR_BENCH_PROBE: "1",
   });
   const pool = createPool({ url: endpoints.databaseUrl, schema, applicationName: "projector-bench" });
-  const poolTwo = createPool({ url: endpoints.databaseUrl, schema: schemaTwo, applicationName: "projector-bench" });
   const log = await openTestEventLog({
     brokers: endpoints.kafkaBrokers,
     registryUrl: endpoints.schemaRegistryUrl,
@@ -478,16 +505,17 @@ async function main() {
     }
 
     // 1. Live projector, 1 instance (its own process): topic → committed Postgres state.
-    // Committed offsets, and what waits in the mailboxes (the projector's own "settled" measure).
-    const processed = (db: Pool) => async () => {
-      const { rows } = await db
-        .query<{ n: string }>("SELECT COALESCE(sum(next_offset), 0) AS n FROM processed_offset WHERE generation = 1")
-        .catch(() => ({ rows: [{ n: "0" }] }));
-      const waiting = await mailboxBacklog(db, 1).catch(() => 1);
-      return { committed: Number(rows[0]?.n ?? 0), waiting };
+    const processed = (inSchema: string) => async () => {
+      const { rows } = await pool
+        .query<{ n: string; waiting: string }>(
+          `SELECT (SELECT COALESCE(sum(next_offset), 0) FROM ${inSchema}.processed_offset WHERE generation = 1) AS n,
+                  (SELECT count(*) FROM ${inSchema}.derive_request) + (SELECT count(*) FROM ${inSchema}.catalog_request) AS waiting`,
+        )
+        .catch(() => ({ rows: [{ n: "0", waiting: "1" }] }));
+      return { committed: Number(rows[0]?.n ?? 0), waiting: Number(rows[0]?.waiting ?? 1) };
     };
     const profileDir = CPU_PROFILE ? mkdtempSync(join(tmpdir(), "projector-cpu-")) : undefined;
-    const one = await livePhase("1", 1, childEnv(), processed(pool), log.kafka, running, pool, profileDir);
+    const one = await livePhase("1", 1, childEnv(), processed(schema), log.kafka, running, pool, profileDir);
     describeLive("1 instance", one);
     if (profileDir !== undefined) describeCpuProfile(profileDir, one.instances[0]?.pid);
 
@@ -497,7 +525,7 @@ async function main() {
           "2",
           2,
           childEnv({ DATABASE_SCHEMA: schemaTwo, KAFKA_GROUP_ID: `projector-bench-${suffix}-two` }),
-          processed(poolTwo),
+          processed(schemaTwo),
           log.kafka,
           running,
           pool,
@@ -580,7 +608,6 @@ async function main() {
       .catch(() => {});
     await kafkaAdmin.disconnect();
     await pool.end();
-    await poolTwo.end();
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.query(`DROP SCHEMA IF EXISTS ${schemaTwo} CASCADE`);
     await admin.end();

@@ -323,7 +323,12 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
             { topic: input.topic, partition: input.partition, error: error.message },
             "a record was refused (reducer or Postgres); isolating it",
           );
-          return isolate(input, generation, run, poison);
+          return commitInOrder(
+            input,
+            generation,
+            run.map((item) => [item]),
+            poison,
+          );
         }
         if (attempt >= deps.attempts) {
           const errorClass = error instanceof DataRejected ? "database_rejected" : "reducer";
@@ -333,19 +338,19 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     }
   };
 
-  /** One record per transaction, in order; the first that does not commit ends the batch (positions say where). */
-  const isolate = async (
+  /** Runs commit one after the other; the first that does not commit ends the batch (positions say where). */
+  const commitInOrder = async (
     input: BatchInput,
     generation: number,
-    items: readonly Item[],
+    runs: readonly (readonly Item[])[],
     poison: Map<string, DeadLetterInput>,
   ): Promise<BatchOutcome> => {
     let total: BatchOutcome = ABANDONED;
     let applied = 0;
     let deadLettered = 0;
     let skipped = 0;
-    for (const item of items) {
-      const outcome = await commitRun(input, generation, [item], poison);
+    for (const run of runs) {
+      const outcome = await commitRun(input, generation, run, poison);
       if (outcome.status !== "committed") return outcome;
       applied += outcome.applied;
       deadLettered += outcome.deadLettered;

@@ -78,11 +78,7 @@ export function createMailboxDrain(deps: MailboxDrainDeps) {
       const requests = new Map<string, number>();
       // Entries of one account are referenced by customers of that account (Stripe's rule).
       const byAccount = new Map<string | null, string[]>();
-      for (const [ref, account] of refs) {
-        const list = byAccount.get(account);
-        if (list) list.push(ref);
-        else byAccount.set(account, [ref]);
-      }
+      for (const [ref, account] of refs) byAccount.set(account, [...(byAccount.get(account) ?? []), ref]);
       for (const [account, list] of byAccount) {
         const customers = [
           ...(await customersReferencing(client, generation, list)),

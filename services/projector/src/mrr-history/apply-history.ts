@@ -77,7 +77,7 @@ export async function applyMrrHistory(
     const { kind, data } = event.snapshot;
     if (kind === "customer") customerObjects.set(data.id, event.meta.account);
     else if (kind === "subscription") accountOf.set(data.id, event.meta.account);
-    else if (scope.catalogReferences === "derive" && (CATALOG_KINDS as readonly string[]).includes(kind)) {
+    else if ((CATALOG_KINDS as readonly string[]).includes(kind)) {
       catalogRefs.push(`${kind}:${data.id}`);
       catalogAccounts.add(event.meta.account);
     }
@@ -103,8 +103,9 @@ export async function applyMrrHistory(
   }
   await writeHistories(db, generation, changed);
   for (const [id, account] of customerObjects) affect(id, account);
-  // Collected only when derived here; deferred, the supervisor asks for the referencing histories.
-  for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, soleAccount(catalogAccounts));
+  // Deferred: the supervisor asks for the referencing histories once concurrent writers ended.
+  if (scope.catalogReferences === "derive")
+    for (const id of await historiesReferencing(db, generation, catalogRefs)) affect(id, soleAccount(catalogAccounts));
   if (affected.size === 0) return { ...none, foreign };
 
   // 2. Everything the affected customers' histories need.

@@ -96,7 +96,7 @@ export interface ApplyResult {
   readonly foreign: ReadonlyMap<string, string | null>;
   /** Charges of changed refunds and disputes that no stored fact knows yet (charge id → account). */
   readonly orphanCharges: ReadonlyMap<string, string | null>;
-  /** Catalog entries this batch changed (`kind:id` → account): what a deferring caller records. */
+  /** Catalog entries this batch changed (`kind:id` → account), with `catalogReferences: "defer"`. */
   readonly changedCatalog: ReadonlyMap<string, string | null>;
 }
 
@@ -345,6 +345,6 @@ export async function applyEvents(
     customersFailed: failed.size,
     foreign,
     orphanCharges,
-    changedCatalog,
+    changedCatalog: scope.catalogReferences === "defer" ? changedCatalog : new Map(),
   };
 }

@@ -1,5 +1,4 @@
 import type { ClientBase } from "pg";
-import { compareStrings } from "../domain/canonical-json.ts";
 import { FACT_KINDS, type FactKind, factTable } from "./tables.ts";
 
 /**
@@ -104,7 +103,7 @@ export async function writeFacts(
   // from both) in opposite orders deadlocked (40P01, seen in the bench with one instance).
   const kinds = [...writes.keys()].sort((a, b) => FACT_KINDS.indexOf(a) - FACT_KINDS.indexOf(b));
   for (const kind of kinds) {
-    const rows = [...(writes.get(kind) ?? [])].sort((a, b) => compareStrings(a.id, b.id));
+    const rows = [...(writes.get(kind) ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const guarded = rows.filter((r) => r.expected !== undefined);
     const free = rows.filter((r) => r.expected === undefined);
     const table = factTable(kind);
