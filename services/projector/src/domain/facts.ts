@@ -140,6 +140,17 @@ const disputeRank: Rank<DisputeSnapshot> = (d) => [rankOf(DISPUTE_STATUS_RANK, d
 const invoiceRank: Rank<InvoiceSnapshot> = (i) => [rankOf(INVOICE_STATUS_RANK, i.status)];
 const subscriptionRank: Rank<SubscriptionSnapshot> = (s) => [rankOf(SUBSCRIPTION_LIFECYCLE_RANK, s.status)];
 
+const serialised = new WeakMap<object, string>();
+const canonicalOf = (data: unknown): string => {
+  if (data === null || typeof data !== "object") return canonicalJson(data);
+  let json = serialised.get(data);
+  if (json === undefined) {
+    json = canonicalJson(data);
+    serialised.set(data, json);
+  }
+  return json;
+};
+
 const compareNumbers = (a: readonly number[], b: readonly number[]): number => {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const d = (a[i] ?? 0) - (b[i] ?? 0);
@@ -156,13 +167,17 @@ const compareNumbers = (a: readonly number[], b: readonly number[]): number => {
  * two versions that compare equal carry equal data, so keeping the maximum is a join.
  */
 export const compareVersions = <T>(a: Version<T>, b: Version<T>, rank: Rank<T> = noRank): number => {
+  // A version against itself (the MRR history's first step, a winner met again): equal by reflexivity.
+  if (a === b) return 0;
   if (a.deleted !== b.deleted) return a.deleted ? 1 : -1;
   if (a.at !== b.at) return a.at - b.at;
   if (a.backfill !== b.backfill) return a.backfill ? 1 : -1;
   const byRank = compareNumbers(rank(a.data), rank(b.data));
   if (byRank !== 0) return byRank;
-  // Only reached for same-second snapshots, so the serialisation cost is rare.
-  const byData = compareStrings(canonicalJson(a.data), canonicalJson(b.data));
+  // Only reached for same-second snapshots of the same rank. Snapshots are immutable and one is met
+  // again and again (a winner against each newcomer, a subscription's versions in every history),
+  // so each is serialised once.
+  const byData = a.data === b.data ? 0 : compareStrings(canonicalOf(a.data), canonicalOf(b.data));
   if (byData !== 0) return byData;
   const byId = compareStrings(a.eventId, b.eventId);
   return byId !== 0 ? byId : compareStrings(a.eventType, b.eventType);
@@ -190,11 +205,7 @@ export const evolvePrice = (fact: PriceFact | undefined, version: Version<PriceS
   const known = fact?.tiers ?? null;
   const seen = version.data.tiers;
   const tiers =
-    seen === null
-      ? known
-      : known === null || compareStrings(canonicalJson(seen), canonicalJson(known)) < 0
-        ? seen
-        : known;
+    seen === null ? known : known === null || compareStrings(canonicalOf(seen), canonicalOf(known)) < 0 ? seen : known;
   return { ...base, tiers };
 };
 export const evolveCoupon = evolveWith<CouponSnapshot>(noRank);
