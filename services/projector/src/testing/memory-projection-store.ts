@@ -1,37 +1,43 @@
 import type { ProjectionStore } from "../projection/projection-store.ts";
 import type { ProjectionWrite } from "../store/customer-store.ts";
-import type { LoadedFact } from "../store/fact-store.ts";
+import { ConcurrentFactWrite, type LoadedFact } from "../store/fact-store.ts";
 import { FACT_KINDS, type FactKind, type StoredFact } from "../store/tables.ts";
+
+interface Stored {
+  readonly text: string;
+  /** Moved by every write, as fact tables' version column. */
+  readonly version: number;
+}
 
 /**
  * The Postgres store's semantics over maps, for unit tests of the incremental fold: facts go
- * through a JSON round trip (as jsonb does) and the owner columns are derived from the winner.
+ * through a JSON round trip (as jsonb does), the owner columns are derived from the winner, and
+ * a write naming a version other than the stored one is refused (ConcurrentFactWrite).
  */
 export function createMemoryProjectionStore() {
-  const facts = new Map<FactKind, Map<string, string>>(FACT_KINDS.map((k) => [k, new Map()]));
+  const facts = new Map<FactKind, Map<string, Stored>>(FACT_KINDS.map((k) => [k, new Map()]));
   const rows = new Map<string, ProjectionWrite>();
   const failures = new Map<string, string>();
-  // Versions are not modelled: one writer at a time (the concurrency is tested against Postgres).
-  const parse = (kind: FactKind, id: string, text: string): LoadedFact => ({
+  const parse = (kind: FactKind, id: string, stored: Stored): LoadedFact => ({
     kind,
     id,
-    fact: JSON.parse(text),
-    version: 1,
+    fact: JSON.parse(stored.text),
+    version: stored.version,
   });
-  const owner = (text: string, field: string): unknown => (JSON.parse(text) as StoredFact).winner.data[field];
+  const owner = (stored: Stored, field: string): unknown => (JSON.parse(stored.text) as StoredFact).winner.data[field];
   const byOwner = (kind: FactKind, field: string, ids: readonly string[]): LoadedFact[] => {
     const wanted = new Set(ids);
     return [...(facts.get(kind) ?? [])]
-      .filter(([, text]) => wanted.has(owner(text, field) as string))
-      .map(([id, text]) => parse(kind, id, text));
+      .filter(([, stored]) => wanted.has(owner(stored, field) as string))
+      .map(([id, stored]) => parse(kind, id, stored));
   };
   const store: ProjectionStore = {
     async loadFactsById(ids) {
       const out: LoadedFact[] = [];
       for (const [kind, set] of ids) {
         for (const id of set) {
-          const text = facts.get(kind)?.get(id);
-          if (text !== undefined) out.push(parse(kind, id, text));
+          const stored = facts.get(kind)?.get(id);
+          if (stored !== undefined) out.push(parse(kind, id, stored));
         }
       }
       return out;
@@ -52,7 +58,21 @@ export function createMemoryProjectionStore() {
       return [...rows.values()].filter((r) => r.catalogRefs.some((x) => wanted.has(x))).map((r) => r.model.customerId);
     },
     async writeFacts(writes) {
-      for (const [kind, list] of writes) for (const w of list) facts.get(kind)?.set(w.id, JSON.stringify(w.fact));
+      // Version checks as in Postgres (fact-store.ts): a write names the version it folded onto.
+      let refused = 0;
+      for (const [kind, list] of writes) {
+        for (const w of list) {
+          const version = facts.get(kind)?.get(w.id)?.version ?? 0;
+          if (w.expected !== undefined && w.expected !== version) refused++;
+        }
+      }
+      if (refused > 0) throw new ConcurrentFactWrite(refused);
+      for (const [kind, list] of writes) {
+        for (const w of list) {
+          const table = facts.get(kind);
+          table?.set(w.id, { text: JSON.stringify(w.fact), version: (table.get(w.id)?.version ?? 0) + 1 });
+        }
+      }
     },
     async writeProjections(writes) {
       for (const w of writes) rows.set(w.model.customerId, JSON.parse(JSON.stringify(w)) as ProjectionWrite);
