@@ -66,6 +66,17 @@ export function createProjectorMetrics(registry: Registry = new Registry()) {
       help: "Generation of the projection tables this instance writes",
       registers: [registry],
     }),
+    factCacheReads: new Counter({
+      name: "projector_fact_cache_reads_total",
+      help: "Fact reads of committed batches, by result: hit (a customer, charge or fact answered from the slot's in-memory cache), miss (read from Postgres)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    factCacheCustomers: new Gauge({
+      name: "projector_fact_cache_customers",
+      help: "Customers whose facts this instance holds in memory, over all its slots (bounded by FACT_CACHE_CUSTOMERS)",
+      registers: [registry],
+    }),
     lastCommit: new Gauge({
       name: "projector_last_commit_timestamp_seconds",
       help: "Unix time of the last batch committed to Postgres",

@@ -46,6 +46,7 @@ describe("migrations", () => {
       "0008_partition_parallel",
       "0009_derive_request_append_only",
       "0010_catalog_request",
+      "0011_slot_marker",
     ]);
     expect(await migrate({ url, dir, ...(schema ? { schema } : {}), logger: silent })).toEqual([]);
     const { rows } = await world.pool.query<{ view: boolean; table: boolean }>(

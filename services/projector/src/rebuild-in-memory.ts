@@ -25,6 +25,7 @@ import {
 } from "./store/customer-store.ts";
 import { writeFacts } from "./store/fact-store.ts";
 import { advanceOffset, lockGeneration } from "./store/positions.ts";
+import { forgetSlotMarkers } from "./store/slots.ts";
 import { FACT_KINDS, STATE_KEY } from "./store/tables.ts";
 
 /**
@@ -250,6 +251,8 @@ export async function rebuildInMemory(deps: InMemoryDeps): Promise<InMemoryOutco
   try {
     await client.query("BEGIN");
     await lockGeneration(client, deps.generation, deps.synchronousCommit);
+    // Written without any slot's lock: no slot's cache may outlive it (projection/fact-cache.ts).
+    await forgetSlotMarkers(client, [deps.generation]);
     for (const kind of FACT_KINDS) {
       const entries = [...(state as FoldState)[STATE_KEY[kind]].entries()];
       facts += entries.length;

@@ -19,6 +19,7 @@ import { createMailboxDrain } from "./consumer/mailbox-drain.ts";
 import type { Watermarks } from "./consumer/position-check.ts";
 import { createErasureList } from "./erasure/erasure-list.ts";
 import type { ProjectorMetrics } from "./metrics.ts";
+import { createFactCaches } from "./projection/fact-cache.ts";
 import { createSlotCounts } from "./store/slots.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -87,6 +88,8 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
     return BigInt(low);
   };
 
+  // The slots' in-memory facts, shared by the batch processor and the mailbox drain of this process.
+  const factCaches = createFactCaches(config.factCacheCustomers);
   // A new generation's slots are the source topic's partition count when it is first written.
   const slotCounts = createSlotCounts(pool, async () => {
     if (admin === undefined) throw new Error("runtime is not open");
@@ -163,6 +166,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         synchronousCommit: config.database.synchronousCommit,
         logStartOffset,
         slots: slotCounts,
+        facts: factCaches,
       });
     },
     /** The supervisor's mailbox drain for the projector or a rebuild (consumer/mailbox-drain.ts). */
@@ -174,6 +178,7 @@ export function createRuntime(config: ProjectorConfig, opts: RuntimeOptions, cli
         readModel: config.readModel,
         synchronousCommit: config.database.synchronousCommit,
         slots: slotCounts,
+        facts: factCaches,
       });
     },
     async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_READ_MODEL_OPTIONS } from "../domain/index.ts";
 import { customer, event, type RawEvent } from "../domain/stripe-test-events.ts";
 import { createProjectorMetrics } from "../metrics.ts";
+import { createFactCaches } from "../projection/fact-cache.ts";
 import { MIGRATIONS_DIR } from "../runtime.ts";
 import { advanceOffset, nextOffset } from "../store/positions.ts";
 import { silent } from "../testing/int-setup.ts";
@@ -68,6 +69,7 @@ function setup(opts: { logStart?: bigint; generation?: () => number; logs?: stri
     retry: { baseDelayMs: 5, maxDelayMs: 20 },
     readModel: DEFAULT_READ_MODEL_OPTIONS,
     synchronousCommit: true,
+    facts: createFactCaches(1000),
     logStartOffset: async () => opts.logStart ?? 0n,
     slots: async () => 1,
   });

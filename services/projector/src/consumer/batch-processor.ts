@@ -5,13 +5,13 @@ import type { DecodedEvent, ReadModelOptions } from "../domain/index.ts";
 import type { ProjectorMetrics } from "../metrics.ts";
 import { applyMrrHistory } from "../mrr-history/apply-history.ts";
 import { type ApplyScope, applyEvents, ReducerError } from "../projection/apply-events.ts";
-import { postgresProjectionStore } from "../projection/projection-store.ts";
+import type { FactCaches } from "../projection/fact-cache.ts";
 import { advanceOffset, livePointer, nextOffset } from "../store/positions.ts";
-import { lockBatch, requestCatalog, requestCharges, type SlotCounts, takeRequests } from "../store/slots.ts";
+import { lockBatch, requestCatalog, requestCharges, type SlotCounts } from "../store/slots.ts";
 import type { DeadLetterInput } from "./dead-letter-publisher.ts";
 import type { RecordDecoder, RecordOutcome } from "./decode-record.ts";
 import { recordFingerprint } from "./record-fingerprint.ts";
-import { localTo, requestForeign } from "./slot-scope.ts";
+import { countCacheReads, localTo, openSlot, requestForeign } from "./slot-scope.ts";
 import { deterministicSqlState } from "./sql-errors.ts";
 
 export interface SourceRecord {
@@ -73,6 +73,8 @@ export interface BatchProcessorDeps {
   readonly logStartOffset: (topic: string, partition: number) => Promise<bigint>;
   /** A generation's slot count (store/slots.ts), shared with the mailbox drain. */
   readonly slots: SlotCounts;
+  /** The slots' in-memory facts (projection/fact-cache.ts), shared with the mailbox drain. */
+  readonly facts: FactCaches;
 }
 
 /** A Postgres refusal caused by a record's data (SQLSTATE 22/23): poison, like a reducer exception. */
@@ -183,6 +185,7 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
     await deps.deadLetters.publish(input.topic, input.partition, letters);
     const slots = await deps.slots(generation);
     const slot = input.partition < slots ? input.partition : null;
+    const cache = deps.facts.of(generation, slot, slots);
 
     const { client, release } = await checkout(deps.pool);
     let broken: Error | undefined;
@@ -244,18 +247,13 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
       // Customers other batches asked this slot to derive again, and which customers are ours.
       // Customers referencing a catalog entry this batch changes are asked for by the supervisor
       // once every transaction open beside this one has ended (README "Partition-parallel writes").
+      const opened = await openSlot(client, generation, slot, cache);
       const scope: ApplyScope = {
         locality: localTo(slot, slots),
-        also: slot === null ? [] : await takeRequests(client, generation, slot),
+        also: opened.requested,
         catalogReferences: "defer",
       };
-      const result = await applyEvents(
-        postgresProjectionStore(client, generation),
-        events,
-        deps.readModel,
-        undefined,
-        scope,
-      );
+      const result = await applyEvents(opened.store, events, deps.readModel, undefined, scope);
       const history = await applyMrrHistory(client, generation, events, deps.readModel, scope);
       await requestForeign(client, generation, slots, [result.foreign, history.foreign]);
       await requestCharges(client, generation, result.orphanCharges);
@@ -269,6 +267,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         { offset: BigInt(last.record.offset), fingerprint: recordFingerprint(last.record.key, last.record.value) },
       );
       await client.query("COMMIT");
+      opened.commit();
+      countCacheReads(deps.metrics, deps.facts, opened.reads);
       deps.metrics.customersDerived.inc(result.customersDerived);
       if (result.customersFailed > 0) {
         deps.metrics.deriveFailures.inc(result.customersFailed);
@@ -289,6 +289,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps) {
         skipped: items.length - fresh.length,
       } as const;
     } catch (error) {
+      // What the transaction did is unknown (a lost COMMIT acknowledgement may hide a commit).
+      cache?.reset();
       await rollback(client);
       const sqlState = deterministicSqlState(error);
       if (sqlState !== undefined) throw new DataRejected(sqlState);

@@ -5,7 +5,7 @@ import type { ProjectorMetrics } from "../metrics.ts";
 import { applyMrrHistory } from "../mrr-history/apply-history.ts";
 import { historiesReferencing } from "../mrr-history/history-store.ts";
 import { applyEvents } from "../projection/apply-events.ts";
-import { postgresProjectionStore } from "../projection/projection-store.ts";
+import type { FactCaches } from "../projection/fact-cache.ts";
 import { customersReferencing } from "../store/customer-store.ts";
 import {
   awaitSlotHolders,
@@ -16,10 +16,9 @@ import {
   type SlotCounts,
   slotOf,
   takeCatalogRequests,
-  takeRequests,
   tryLockSlot,
 } from "../store/slots.ts";
-import { localTo } from "./slot-scope.ts";
+import { countCacheReads, localTo, type OpenSlot, openSlot } from "./slot-scope.ts";
 
 export interface MailboxDrainDeps {
   readonly pool: Pool;
@@ -28,6 +27,7 @@ export interface MailboxDrainDeps {
   readonly readModel: ReadModelOptions;
   readonly synchronousCommit: boolean;
   readonly slots: SlotCounts;
+  readonly facts: FactCaches;
 }
 
 /**
@@ -40,23 +40,32 @@ export function createMailboxDrain(deps: MailboxDrainDeps) {
   const log = deps.logger.child({ component: "mailbox" });
 
   /** One slot's requests, if no batch holds the slot: the number of customers derived again. */
-  const drainSlot = (generation: number, slots: number, slot: number): Promise<number> =>
-    inTransaction(deps.pool, async (client) => {
-      if (!(await tryLockSlot(client, generation, slot, deps.synchronousCommit))) return 0;
-      const also = await takeRequests(client, generation, slot);
-      if (also.length === 0) return 0;
-      const scope = { locality: localTo(slot, slots), also, catalogReferences: "defer" } as const;
-      const result = await applyEvents(
-        postgresProjectionStore(client, generation),
-        [],
-        deps.readModel,
-        undefined,
-        scope,
-      );
-      await applyMrrHistory(client, generation, [], deps.readModel, scope);
-      deps.metrics.customersDerived.inc(result.customersDerived);
-      return also.length;
-    });
+  const drainSlot = async (generation: number, slots: number, slot: number): Promise<number> => {
+    // The slot's cache, as its batches use it (they never run beside this: both hold the slot's lock).
+    const cache = deps.facts.of(generation, slot, slots);
+    let opened: OpenSlot | undefined;
+    try {
+      const drained = await inTransaction(deps.pool, async (client) => {
+        if (!(await tryLockSlot(client, generation, slot, deps.synchronousCommit))) return 0;
+        opened = await openSlot(client, generation, slot, cache);
+        const also = opened.requested;
+        if (also.length === 0) return 0;
+        const scope = { locality: localTo(slot, slots), also, catalogReferences: "defer" } as const;
+        const result = await applyEvents(opened.store, [], deps.readModel, undefined, scope);
+        await applyMrrHistory(client, generation, [], deps.readModel, scope);
+        deps.metrics.customersDerived.inc(result.customersDerived);
+        return also.length;
+      });
+      if (opened !== undefined) {
+        opened.commit();
+        countCacheReads(deps.metrics, deps.facts, opened.reads);
+      }
+      return drained;
+    } catch (error) {
+      cache?.reset();
+      throw error;
+    }
+  };
 
   /** Charge requests → derive requests, in one transaction (a crash between would lose them). */
   const resolveCharges = (generation: number, slots: number) =>

@@ -1,6 +1,10 @@
+import { randomUUID } from "node:crypto";
 import type { ClientBase } from "pg";
+import type { ProjectorMetrics } from "../metrics.ts";
 import type { Locality } from "../projection/apply-events.ts";
-import { requestDerive, slotOf } from "../store/slots.ts";
+import type { FactCacheStats, FactCaches, SlotFactCache } from "../projection/fact-cache.ts";
+import { type ProjectionStore, postgresProjectionStore } from "../projection/projection-store.ts";
+import { requestDerive, slotOf, takeSlot } from "../store/slots.ts";
 
 /** The customers a transaction holding `slot`'s lock may derive (none without a slot). */
 export const localTo = (slot: number | null, slots: number): Locality => ({
@@ -22,4 +26,49 @@ export async function requestForeign(
     generation,
     [...requests].map(([customerId, slot]) => ({ customerId, slot })),
   );
+}
+
+export interface OpenSlot {
+  /** Customers other transactions asked this slot to derive again. */
+  readonly requested: readonly string[];
+  /** Where this transaction's facts are read and written: through the slot's cache when it has one. */
+  readonly store: ProjectionStore;
+  /** Reads answered from the slot's cache (hits) and from Postgres (misses); zero without one. */
+  readonly reads: FactCacheStats;
+  /** After COMMIT succeeded: the cache keeps what the transaction knows. */
+  commit(): void;
+}
+
+const NO_CACHE = (requested: readonly string[], store: ProjectionStore): OpenSlot => ({
+  requested,
+  store,
+  reads: { hits: 0, misses: 0 },
+  commit: () => {},
+});
+
+/**
+ * Starts a transaction's use of its slot, after its lock is taken and before anything is read:
+ * writes the cache's marker into the slot, takes the slot's requests, and opens the cache on what
+ * it read (emptied if someone else held the slot since; requested customers dropped, to be
+ * reloaded). A transaction without a cache writes a marker no cache will recognise.
+ * The caller resets the cache when the transaction fails.
+ */
+export async function openSlot(
+  db: ClientBase,
+  generation: number,
+  slot: number | null,
+  cache: SlotFactCache | undefined,
+): Promise<OpenSlot> {
+  const plain = postgresProjectionStore(db, generation);
+  if (slot === null) return NO_CACHE([], plain);
+  const { previous, requested } = await takeSlot(db, generation, slot, cache?.nextMarker() ?? randomUUID());
+  if (cache === undefined) return NO_CACHE(requested, plain);
+  return { requested, ...cache.open(previous, requested, plain) };
+}
+
+/** A committed transaction's cache reads, into the metrics. */
+export function countCacheReads(metrics: ProjectorMetrics, caches: FactCaches, reads: FactCacheStats): void {
+  if (reads.hits > 0) metrics.factCacheReads.inc({ result: "hit" }, reads.hits);
+  if (reads.misses > 0) metrics.factCacheReads.inc({ result: "miss" }, reads.misses);
+  metrics.factCacheCustomers.set(caches.customers());
 }

@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import { forgetSlotMarkers } from "../store/slots.ts";
 import { sqlDigest } from "./digest.ts";
 
 /**
@@ -49,6 +50,8 @@ export async function purgeIds(db: ClientBase, ids: readonly string[], generatio
     ]);
     counts.push({ table, rows: r.rowCount ?? 0 });
   }
+  // No cache may keep what was purged (projection/fact-cache.ts).
+  await forgetSlotMarkers(db, generations);
   return counts;
 }
 
@@ -69,6 +72,7 @@ export async function purgeDigests(
     const r = await db.query(`DELETE FROM ${table} WHERE generation = $2 AND (${match})`, [digests, generation]);
     counts.push({ table, rows: r.rowCount ?? 0 });
   }
+  await forgetSlotMarkers(db, [generation]);
   return counts;
 }
 

@@ -98,13 +98,36 @@ export async function tryLockSlot(
   return rows[0]?.got === true;
 }
 
-/** Takes a slot's derive requests (under its lock): the customers to derive again. */
-export async function takeRequests(db: ClientBase, generation: number, slot: number): Promise<string[]> {
-  const { rows } = await db.query<{ customer_id: string }>(
-    "DELETE FROM derive_request WHERE generation = $1 AND slot = $2 RETURNING customer_id",
-    [generation, slot],
+/**
+ * Under the slot's lock, in one statement: writes `marker` into the slot's marker row
+ * (slot_marker, migration 0011; projection/fact-cache.ts) and takes the slot's derive requests.
+ * Returns the marker that was there (null: none, or deleted) and the customers to derive again.
+ */
+export async function takeSlot(
+  db: ClientBase,
+  generation: number,
+  slot: number,
+  marker: string,
+): Promise<{ previous: string | null; requested: string[] }> {
+  const { rows } = await db.query<{ previous: string | null; requested: string[] }>(
+    `WITH previous AS (SELECT marker FROM slot_marker WHERE generation = $1 AND slot = $2),
+     mark AS (INSERT INTO slot_marker (generation, slot, marker) VALUES ($1, $2, $3)
+              ON CONFLICT (generation, slot) DO UPDATE SET marker = EXCLUDED.marker),
+     taken AS (DELETE FROM derive_request WHERE generation = $1 AND slot = $2 RETURNING customer_id)
+     SELECT (SELECT marker FROM previous) AS previous, ARRAY(SELECT DISTINCT customer_id FROM taken) AS requested`,
+    [generation, slot, marker],
   );
-  return [...new Set(rows.map((r) => r.customer_id))];
+  return { previous: rows[0]?.previous ?? null, requested: rows[0]?.requested ?? [] };
+}
+
+/**
+ * Every projector process keeps some customers' facts in memory (projection/fact-cache.ts) while
+ * the slot's marker is the one its cache wrote last. Removing a generation's markers makes every
+ * cache reload from the tables: called by whatever changes facts without a slot's lock (an
+ * erasure's purge, a rebuild's bulk load).
+ */
+export async function forgetSlotMarkers(db: ClientBase, generations: readonly number[]): Promise<void> {
+  await db.query("DELETE FROM slot_marker WHERE generation = ANY($1::integer[])", [generations]);
 }
 
 export interface DeriveRequest {

@@ -3,16 +3,23 @@ import { createBatchProcessor } from "../consumer/batch-processor.ts";
 import { createMailboxDrain } from "../consumer/mailbox-drain.ts";
 import { DEFAULT_READ_MODEL_OPTIONS } from "../domain/index.ts";
 import { createProjectorMetrics } from "../metrics.ts";
+import { createFactCaches } from "../projection/fact-cache.ts";
 import { silent } from "./int-setup.ts";
 import { decodeJsonRecord } from "./json-record-decoder.ts";
 
 /**
  * The production batch processor and mailbox drain over a pool, without Kafka: records carry the
  * event JSON, dead letters go nowhere, the generation has `partitions` slots. For tests that drive
- * batches and supervisions in an order of their choosing.
+ * batches and supervisions in an order of their choosing. Each call is one projector process: its
+ * own in-memory fact caches.
  */
-export function inProcessPipeline(pool: Pool, opts: { partitions: number; generation: number; retryMs: number }) {
+export function inProcessPipeline(
+  pool: Pool,
+  opts: { partitions: number; generation: number; retryMs: number; factCacheCustomers?: number },
+) {
+  const facts = createFactCaches(opts.factCacheCustomers ?? 1000);
   const common = {
+    facts,
     pool,
     metrics: createProjectorMetrics(),
     logger: silent,
@@ -30,5 +37,5 @@ export function inProcessPipeline(pool: Pool, opts: { partitions: number; genera
     retry: { baseDelayMs: opts.retryMs, maxDelayMs: opts.retryMs * 4 },
     logStartOffset: async () => 0n,
   });
-  return { processor, drain: createMailboxDrain(common) };
+  return { processor, drain: createMailboxDrain(common), facts };
 }
