@@ -183,6 +183,8 @@ export async function runChaos(o: ChaosOptions, say: (line: string) => void): Pr
       SUPERVISE_INTERVAL_MS: "1000",
       RETRY_BASE_MS: "100",
       RETRY_MAX_MS: "2000",
+      // The in-memory fact cache (off by default) under kills, broker and Postgres faults.
+      FACT_CACHE_CUSTOMERS: "100000",
     };
     const instances: Instance[] = [
       {

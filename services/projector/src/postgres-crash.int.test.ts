@@ -76,6 +76,8 @@ describe.skipIf(bin === undefined)(
         SUPERVISE_INTERVAL_MS: "1000",
         MIGRATE_ON_START: "true",
         DATABASE_SYNCHRONOUS_COMMIT: "false",
+        // The fact cache must notice the commits the crash lost (its marker goes back with them).
+        FACT_CACHE_CUSTOMERS: "100000",
         // Small fetches: many small transactions, so each kill lands among them.
         FETCH_MAX_BYTES_PER_PARTITION: "65536",
       };

@@ -25,6 +25,8 @@ export async function isolatedProjectorEnv(name: string) {
     RETRY_BASE_MS: "50",
     RETRY_MAX_MS: "1000",
     KAFKA_SESSION_TIMEOUT_MS: "10000",
+    // Off by default; on here, so the kill -9, Postgres-crash and multi-instance tests prove its fence.
+    FACT_CACHE_CUSTOMERS: "100000",
   };
   const config: ProjectorConfig = loadProjectorConfig(env);
   const pool: Pool = createPool({ url: stack.databaseUrl, schema: schema.schema, applicationName: "projector-int" });
