@@ -76,7 +76,7 @@ const mapped = webhooks.filter((e) => e.type !== "charge.succeeded");
 const noEmail = createMemoryProjectionSource();
 noEmail.put(customer("cus_no_contact", { email: null }));
 
-const startConsumer = async (groupId: string, contactWaitMs = 0) => {
+const startConsumer = async (groupId: string, contactWaitMs = 0, onEventSent?: (eventId: string) => void) => {
   const stack = testStack();
   const c = createKafkaEventConsumer({
     kafka: createKafka({
@@ -97,6 +97,7 @@ const startConsumer = async (groupId: string, contactWaitMs = 0) => {
     contactPollMs: 100,
     source: noEmail,
     sessionTimeoutMs: 10_000,
+    ...(onEventSent ? { onEventSent } : {}),
   });
   consumers.push(c);
   await c.start();
@@ -233,6 +234,33 @@ describe("custom events from the Kafka event log", () => {
     await waitForGroupCaughtUp(admin, group, topic, 60_000);
     expect(stripeIdsSent().filter((id) => id === late.id)).toHaveLength(1);
     expect(consumer.report.sent).toBe(1);
+  });
+});
+
+describe("the events consumer when kafkajs gives up", () => {
+  it("starts a new consumer after a crash kafkajs will not restart, and sends every later event once", async () => {
+    await stopAll();
+    const group = uniqueName("brevo-sink-events-group");
+    await startConsumer(group);
+    await waitForGroupCaughtUp(admin, group, topic, 60_000);
+    await stopAll();
+    const before = fake.events.length;
+    // kafkajs restarts nothing after an error marked non-retriable (as it does after "the
+    // coordinator is not aware of this member"): thrown once from inside the batch.
+    let thrown = 0;
+    const consumer = await startConsumer(group, 0, () => {
+      if (thrown++ === 0) throw Object.assign(new Error("injected: not retriable"), { retriable: false });
+    });
+    const fresh = ids.map((cus, i) => stripeEvent("invoice.payment_failed", T + 200 + i, invoice(`in_gu_${i}`, cus)));
+    await log.append(fresh, "webhook");
+    await waitForGroupCaughtUp(admin, group, topic, 60_000);
+    expect(consumer.report.relaunches).toBe(1);
+    // The event in flight at the crash was accepted by Brevo and stays claimed: never sent again.
+    const sentNow = fake.events
+      .slice(before)
+      .map((e) => String((e.properties as Record<string, unknown> | undefined)?.["stripe_event_id"]));
+    expect(sentNow.sort()).toEqual(fresh.map((e) => e.id).sort());
+    expect(eventsSentTwice(fake)).toEqual([]);
   });
 });
 

@@ -51,9 +51,12 @@ export interface KafkaEventConsumer {
   /** Connects, subscribes (from the earliest offset for a new group) and starts consuming. */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Counters since start. */
-  readonly report: EventsReport & { records: number; undecodable: number };
+  /** Counters since start (`relaunches`: consumers started again after kafkajs gave up). */
+  readonly report: EventsReport & { records: number; undecodable: number; relaunches: number };
 }
+
+/** First wait before a new consumer after a crash kafkajs will not restart; doubles up to 32×. */
+const RELAUNCH_MS = 1000;
 
 interface AvroType {
   fromBuffer(buffer: Buffer): unknown;
@@ -63,7 +66,7 @@ type Decoded = { ok: true; envelope: EnvelopeView } | { ok: false; reason: strin
 
 export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): KafkaEventConsumer {
   const logger = opts.logger.child({ component: "events-consumer" });
-  const report = { ...emptyEventsReport(), records: 0, undecodable: 0 };
+  const report = { ...emptyEventsReport(), records: 0, undecodable: 0, relaunches: 0 };
   const schemas = new Map<number, AvroType>();
   const pollMs = opts.contactPollMs ?? 1000;
   let consumer: Consumer | undefined;
@@ -164,22 +167,60 @@ export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): Kafka
     if (uncommitted !== undefined) await commit(uncommitted);
   };
 
+  let stopped = false;
+  let relaunch: NodeJS.Timeout | undefined;
+  let crashes = 0;
+
+  const launch = async () => {
+    const c = opts.kafka.consumer({
+      groupId: opts.groupId,
+      ...(opts.sessionTimeoutMs ? { sessionTimeout: opts.sessionTimeoutMs } : {}),
+    });
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, () => {
+      crashes = 0;
+    });
+    // kafkajs gives up for good on an error it calls non-retriable, e.g. "the coordinator is not
+    // aware of this member" after a pause outlived the session (it wraps the error, so its own
+    // re-join path misses it). The sink would go on pushing contacts and never send another
+    // event (seen in the chaos soak). A new consumer resumes from the committed offsets; the
+    // ledger makes whatever it reads again a no-op.
+    c.on(c.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopped) return;
+      const delayMs = RELAUNCH_MS * 2 ** Math.min(crashes++, 5);
+      report.relaunches++;
+      logger.error({ err: payload.error, delayMs }, "events consumer crashed and kafkajs gave up; starting a new one");
+      scheduleLaunch(delayMs);
+    });
+    await c.connect();
+    // A new group starts at the beginning: the watermark and `source`, not the offset, decide
+    // what is history, so nothing delivered between the sink's first run and now is missed.
+    await c.subscribe({ topics: [opts.topic], fromBeginning: true });
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+  };
+
+  const scheduleLaunch = (delayMs: number) => {
+    relaunch = setTimeout(() => {
+      relaunch = undefined;
+      if (stopped) return;
+      launch().catch((error: unknown) => {
+        logger.error({ err: error }, "starting the events consumer again failed; trying later");
+        if (!stopped) scheduleLaunch(RELAUNCH_MS * 2 ** Math.min(crashes++, 5));
+      });
+    }, delayMs);
+  };
+
   return {
     report,
     async start() {
+      stopped = false;
       watermark = await eventsWatermark(opts);
-      consumer = opts.kafka.consumer({
-        groupId: opts.groupId,
-        ...(opts.sessionTimeoutMs ? { sessionTimeout: opts.sessionTimeoutMs } : {}),
-      });
-      await consumer.connect();
-      // A new group starts at the beginning: the watermark and `source`, not the offset, decide
-      // what is history, so nothing delivered between the sink's first run and now is missed.
-      await consumer.subscribe({ topics: [opts.topic], fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      await launch();
       logger.info({ topic: opts.topic, groupId: opts.groupId, watermark }, "events consumer started");
     },
     async stop() {
+      stopped = true;
+      if (relaunch !== undefined) clearTimeout(relaunch);
       await consumer?.disconnect();
       consumer = undefined;
     },
