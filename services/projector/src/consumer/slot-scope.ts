@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClientBase } from "pg";
 import type { ProjectorMetrics } from "../metrics.ts";
-import type { Locality } from "../projection/apply-events.ts";
+import { applyPhaseMs, type Locality } from "../projection/apply-events.ts";
 import type { FactCacheStats, FactCaches, SlotFactCache } from "../projection/fact-cache.ts";
 import { type ProjectionStore, postgresProjectionStore } from "../projection/projection-store.ts";
 import { requestDerive, slotOf, takeSlot } from "../store/slots.ts";
@@ -66,8 +66,12 @@ export async function openSlot(
   return { requested, ...cache.open(previous, requested, plain) };
 }
 
-/** A committed transaction's cache reads, into the metrics. */
+/** A committed transaction's cache reads: into the metrics, the process's totals and the bench's counts. */
 export function countCacheReads(metrics: ProjectorMetrics, caches: FactCaches, reads: FactCacheStats): void {
+  caches.stats.hits += reads.hits;
+  caches.stats.misses += reads.misses;
+  applyPhaseMs["fact cache hits"] = (applyPhaseMs["fact cache hits"] ?? 0) + reads.hits;
+  applyPhaseMs["fact cache misses"] = (applyPhaseMs["fact cache misses"] ?? 0) + reads.misses;
   if (reads.hits > 0) metrics.factCacheReads.inc({ result: "hit" }, reads.hits);
   if (reads.misses > 0) metrics.factCacheReads.inc({ result: "miss" }, reads.misses);
   metrics.factCacheCustomers.set(caches.customers());

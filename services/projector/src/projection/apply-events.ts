@@ -15,6 +15,7 @@ import {
   emptyWorkingState,
   FACT_KINDS,
   type FactKind,
+  ownerOf,
   STATE_KEY,
   type StoredFact,
   type WorkingState,
@@ -144,11 +145,6 @@ const factChanged = (before: StoredFact | undefined, after: StoredFact): boolean
   if (before === undefined || before.winner !== after.winner) return true;
   for (const key of Object.keys(after)) if (key !== "winner" && before[key] !== after[key]) return true;
   return false;
-};
-
-const ownerOf = (fact: StoredFact | undefined, field: "customer" | "charge"): string | null => {
-  const value = fact?.winner.data[field];
-  return typeof value === "string" ? value : null;
 };
 
 /**

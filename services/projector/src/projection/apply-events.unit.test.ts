@@ -10,11 +10,8 @@ import {
 } from "../domain/index.ts";
 import { customer, decodeAll, event, price, product, subscription } from "../domain/stripe-test-events.ts";
 import { generateHistory } from "../testing/history.ts";
-import { createMemoryProjectionStore } from "../testing/memory-projection-store.ts";
+import { createMemoryProjectionStore, memoryRows } from "../testing/memory-projection-store.ts";
 import { applyEvents, EVERYWHERE } from "./apply-events.ts";
-
-const rowsOf = (models: Iterable<{ model: Parameters<typeof toReadModelRow>[0] }>) =>
-  [...models].map((w) => toReadModelRow(w.model)).sort((a, b) => (a.customer_id < b.customer_id ? -1 : 1));
 
 async function incremental(events: ReturnType<typeof decodeAll>, cuts: number[], options?: ReadModelOptions) {
   const { store, rows } = createMemoryProjectionStore();
@@ -23,7 +20,7 @@ async function incremental(events: ReturnType<typeof decodeAll>, cuts: number[],
     await applyEvents(store, events.slice(from, cut), options);
     from = cut;
   }
-  return rowsOf(rows.values());
+  return memoryRows(rows);
 }
 
 describe("incremental fold against a store", () => {
@@ -84,7 +81,7 @@ describe("catalog references deferred (a live batch: the supervisor asks for the
         ),
       ]),
     );
-    const before = rowsOf(rows.values());
+    const before = memoryRows(rows);
     expect(before).toEqual([
       expect.objectContaining({ customer_id: "cus_d", plan_name: expect.not.stringMatching(/^Pro$/) }),
     ]);
@@ -101,14 +98,14 @@ describe("catalog references deferred (a live batch: the supervisor asks for the
     });
     expect(result).toMatchObject({ factsWritten: 1, customersDerived: 0 });
     expect(result.changedCatalog).toEqual(new Map([["price:price_d", "acct_1"]]));
-    expect(rowsOf(rows.values())).toEqual(before);
+    expect(memoryRows(rows)).toEqual(before);
     // Derived on request (as a slot does with the supervisor's derive requests), it sees the change.
     await applyEvents(store, [], undefined, undefined, {
       locality: EVERYWHERE,
       also: ["cus_d"],
       catalogReferences: "defer",
     });
-    expect(rowsOf(rows.values())).toEqual([expect.objectContaining({ customer_id: "cus_d", plan_name: "Pro" })]);
+    expect(memoryRows(rows)).toEqual([expect.objectContaining({ customer_id: "cus_d", plan_name: "Pro" })]);
   });
 });
 

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { LoadedFact } from "../store/fact-store.ts";
-import { CATALOG_KINDS, type FactKind, type StoredFact } from "../store/tables.ts";
-import { applyPhaseMs } from "./apply-events.ts";
+import { CATALOG_KINDS, type FactKind, ownerOf, type StoredFact } from "../store/tables.ts";
 import type { ProjectionStore } from "./projection-store.ts";
 
 /**
@@ -46,10 +45,7 @@ const CATALOG: ReadonlySet<FactKind> = new Set(CATALOG_KINDS);
 type Key = string;
 const keyOf = (kind: FactKind, id: string): Key => `${kind}:${id}`;
 
-const field = (fact: LoadedFact, name: "customer" | "charge"): string | null => {
-  const value = (fact.fact as StoredFact).winner.data[name];
-  return typeof value === "string" ? value : null;
-};
+const field = (fact: LoadedFact, name: "customer" | "charge"): string | null => ownerOf(fact.fact as StoredFact, name);
 
 /** Whose entry a fact belongs in, from the fact alone (refunds and disputes: by their charge). */
 const customerOf = (fact: LoadedFact): string | null =>
@@ -72,10 +68,7 @@ export class SlotFactCache {
   /** Fact → the customer whose entry holds it. */
   private readonly holder = new Map<Key, string>();
 
-  constructor(
-    private readonly maxCustomers: number,
-    readonly stats: FactCacheStats = { hits: 0, misses: 0 },
-  ) {}
+  constructor(private readonly maxCustomers: number) {}
 
   get customers(): number {
     return this.entries.size;
@@ -172,11 +165,6 @@ export class SlotFactCache {
     const count = (hits: number, misses: number) => {
       reads.hits += hits;
       reads.misses += misses;
-      this.stats.hits += hits;
-      this.stats.misses += misses;
-      // Counts beside the phase timings, for the bench's breakdown.
-      applyPhaseMs["fact cache hits"] = (applyPhaseMs["fact cache hits"] ?? 0) + hits;
-      applyPhaseMs["fact cache misses"] = (applyPhaseMs["fact cache misses"] ?? 0) + misses;
     };
 
     /** The facts of each owner: from memory where `fromMemory` answers, the rest in one read of `load`. */
@@ -317,20 +305,23 @@ export class SlotFactCache {
  * drain (both hold the slot's lock while they use it). `maxCustomers` 0 turns caching off.
  */
 export function createFactCaches(maxCustomers: number) {
-  const caches = new Map<string, SlotFactCache>();
-  const stats: FactCacheStats = { hits: 0, misses: 0 };
+  // The slots' caches of the one generation this process writes (another's replace them all).
+  let generationHeld: number | undefined;
+  const caches = new Map<number, SlotFactCache>();
   return {
-    stats,
+    /** Reads of this process's committed transactions (consumer/slot-scope.ts countCacheReads). */
+    stats: { hits: 0, misses: 0 } satisfies FactCacheStats,
     /** The slot's cache; undefined when caching is off or the transaction has no slot. */
     of(generation: number, slot: number | null, slots: number): SlotFactCache | undefined {
       if (maxCustomers === 0 || slot === null) return undefined;
-      const key = `${generation}:${slot}`;
-      let cache = caches.get(key);
+      if (generation !== generationHeld) {
+        caches.clear();
+        generationHeld = generation;
+      }
+      let cache = caches.get(slot);
       if (cache === undefined) {
-        // Older generations' caches go: a process writes one generation at a time.
-        for (const k of caches.keys()) if (!k.startsWith(`${generation}:`)) caches.delete(k);
-        cache = new SlotFactCache(Math.max(1, Math.floor(maxCustomers / slots)), stats);
-        caches.set(key, cache);
+        cache = new SlotFactCache(Math.max(1, Math.floor(maxCustomers / slots)));
+        caches.set(slot, cache);
       }
       return cache;
     },

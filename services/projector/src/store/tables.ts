@@ -39,6 +39,15 @@ export type CatalogKind = (typeof CATALOG_KINDS)[number];
 /** A fact as stored: the domain's plain JSON value; its precise type depends on the kind. */
 export type StoredFact = { readonly winner: { readonly data: Record<string, unknown> } } & Record<string, unknown>;
 
+/**
+ * The object a fact belongs to, as the fact tables' generated `customer_id` / `charge_id` columns
+ * read it (`fact #>> '{winner,data,customer}'`): null when absent or not an id.
+ */
+export const ownerOf = (fact: StoredFact | undefined, field: "customer" | "charge"): string | null => {
+  const value = fact?.winner.data[field];
+  return typeof value === "string" ? value : null;
+};
+
 /** A partial, mutable FoldState: the facts one batch needs, loaded from Postgres. */
 export type WorkingState = { -readonly [K in keyof FoldState]: Map<string, unknown> };
 

@@ -1,7 +1,8 @@
+import { toReadModelRow } from "../domain/index.ts";
 import type { ProjectionStore } from "../projection/projection-store.ts";
 import type { ProjectionWrite } from "../store/customer-store.ts";
 import { ConcurrentFactWrite, type LoadedFact } from "../store/fact-store.ts";
-import { FACT_KINDS, type FactKind, type StoredFact } from "../store/tables.ts";
+import { FACT_KINDS, type FactKind, ownerOf, type StoredFact } from "../store/tables.ts";
 
 interface Stored {
   readonly text: string;
@@ -24,11 +25,10 @@ export function createMemoryProjectionStore() {
     fact: JSON.parse(stored.text),
     version: stored.version,
   });
-  const owner = (stored: Stored, field: string): unknown => (JSON.parse(stored.text) as StoredFact).winner.data[field];
-  const byOwner = (kind: FactKind, field: string, ids: readonly string[]): LoadedFact[] => {
+  const byOwner = (kind: FactKind, field: "customer" | "charge", ids: readonly string[]): LoadedFact[] => {
     const wanted = new Set(ids);
     return [...(facts.get(kind) ?? [])]
-      .filter(([, stored]) => wanted.has(owner(stored, field) as string))
+      .filter(([, stored]) => wanted.has(ownerOf(JSON.parse(stored.text) as StoredFact, field) ?? ""))
       .map(([id, stored]) => parse(kind, id, stored));
   };
   const store: ProjectionStore = {
@@ -87,3 +87,7 @@ export function createMemoryProjectionStore() {
   };
   return { store, rows, facts, failures };
 }
+
+/** The read-model rows a memory store holds, by customer id (what `readModels(foldAll(…))` gives). */
+export const memoryRows = (rows: Map<string, ProjectionWrite>) =>
+  [...rows.values()].map((w) => toReadModelRow(w.model)).sort((a, b) => (a.customer_id < b.customer_id ? -1 : 1));
