@@ -170,6 +170,8 @@ export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): Kafka
   let stopped = false;
   let relaunch: NodeJS.Timeout | undefined;
   let crashes = 0;
+  /** The wait before the next new consumer: doubles with every crash since the last group join. */
+  const backoffMs = () => RELAUNCH_MS * 2 ** Math.min(crashes++, 5);
 
   const launch = async () => {
     const c = opts.kafka.consumer({
@@ -187,7 +189,7 @@ export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): Kafka
     // ledger makes whatever it reads again a no-op.
     c.on(c.events.CRASH, ({ payload }) => {
       if (payload.restart || stopped) return;
-      const delayMs = RELAUNCH_MS * 2 ** Math.min(crashes++, 5);
+      const delayMs = backoffMs();
       report.relaunches++;
       logger.error({ err: payload.error, delayMs }, "events consumer crashed and kafkajs gave up; starting a new one");
       scheduleLaunch(delayMs);
@@ -205,7 +207,7 @@ export function createKafkaEventConsumer(opts: KafkaEventConsumerOptions): Kafka
       if (stopped) return;
       launch().catch((error: unknown) => {
         logger.error({ err: error }, "starting the events consumer again failed; trying later");
-        if (!stopped) scheduleLaunch(RELAUNCH_MS * 2 ** Math.min(crashes++, 5));
+        if (!stopped) scheduleLaunch(backoffMs());
       });
     }, delayMs);
   };
